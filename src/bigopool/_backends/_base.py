@@ -1,0 +1,100 @@
+"""The one interface every way of running jobs implements.
+
+A :class:`Backend` owns the workers. The dispatcher owns everything else: it
+checks jobs, holds the bounded :class:`~bigopool._queue.JobQueue` and hands
+each outcome to a :class:`Sink`. A backend takes jobs from the queue until
+:meth:`JobQueue.get` returns ``DONE`` and reports each job to the sink exactly
+once, as a success or a failure, whatever happens to its workers.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .._job import runner_of
+from .._queue import JobQueue
+
+__all__ = ["Backend", "Sink", "WorkerOptions"]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerOptions:
+    """Per-worker settings a dispatcher passes to its backend's ``start``.
+
+    ``timeout`` is per job, in seconds: a backend that can stop a job stops
+    it; one that cannot (threads) reports it as timed out and says so.
+    ``initializer(*initargs)`` runs once in each worker before its first
+    job and ``finalizer()`` once after its last. ``max_jobs_per_worker``
+    replaces a worker after that many jobs where the backend can (processes).
+    """
+
+    timeout: float | None = None
+    initializer: Callable[..., object] | None = None
+    initargs: tuple[Any, ...] = ()
+    finalizer: Callable[[], object] | None = None
+    max_jobs_per_worker: int | None = None
+
+
+class Sink(Protocol):
+    """Where a backend reports outcomes. Both methods are thread-safe.
+
+    ``results``, when not None, is a list the sink wants successful results
+    appended to directly instead of a call to :meth:`success`: the thread
+    backend's shortcut for the common case of collecting them all.
+    """
+
+    results: list[Any] | None
+
+    def success(self, job: Any, result: Any) -> None: ...
+
+    def failure(self, job: Any, error: BaseException) -> None: ...
+
+
+class Backend(abc.ABC):
+    """Runs the jobs of one dispatcher; used once, like the dispatcher."""
+
+    #: Short name shown in reprs and errors ("thread", "process", ...).
+    name: str = "backend"
+
+    def prepare(self, job: Any) -> Any:
+        """Return what goes into the queue for ``job``, or refuse it.
+
+        Called by ``enqueue`` in the producer's thread, so a bad job fails
+        where it was submitted instead of inside a worker. The default is
+        the job's runner (see :func:`~bigopool._job.runner_of`).
+
+        Raises:
+            TypeError: the backend cannot run ``job``.
+        """
+        return runner_of(job)
+
+    @abc.abstractmethod
+    def start(
+        self, workers: int, queue: JobQueue, sink: Sink, options: WorkerOptions
+    ) -> None:
+        """Start ``workers`` workers that drain ``queue`` into ``sink``.
+
+        Raises:
+            ValueError: an option this backend cannot honour.
+        """
+
+    @abc.abstractmethod
+    def join(self) -> None:
+        """Block until every worker has stopped and released its resources.
+
+        The queue has been closed before this is called, so workers stop
+        once it is drained.
+        """
+
+    def interrupt(self) -> None:
+        """Stop running jobs if this backend can (threads cannot).
+
+        Called after the queue was drained for cancellation; jobs stopped
+        here must still be reported to the sink.
+        """
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
