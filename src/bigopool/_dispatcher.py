@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from types import TracebackType
+from collections.abc import Callable
 from typing import Any, Generic, Self, TypeVar
 
 from ._backends import Backend, WorkerOptions, resolve
@@ -11,7 +12,7 @@ from ._errors import Errors, JobCancelled
 from ._job import JobLike
 from ._queue import JobQueue, QueueClosed
 
-__all__ = ["Dispatcher", "check_size"]
+__all__ = ["Dispatcher", "check_callable", "check_size", "check_timeout"]
 
 R = TypeVar("R")
 
@@ -27,6 +28,24 @@ def check_size(name: str, value: object) -> int:
     return value
 
 
+def check_timeout(timeout: object) -> float | None:
+    """Return ``timeout`` as a float of seconds, or None; refuse bad values."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number, got {type(timeout).__name__}")
+    if not timeout > 0:
+        raise ValueError(f"timeout must be more than 0 seconds, got {timeout}")
+    return float(timeout)
+
+
+def check_callable(name: str, fn: Any) -> Any:
+    """Return ``fn`` if it is None or callable, else raise ``TypeError``."""
+    if fn is not None and not callable(fn):
+        raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+    return fn
+
+
 class Dispatcher(Generic[R]):
     """Run jobs on ``workers`` workers, holding at most ``queue_size`` waiting.
 
@@ -40,19 +59,45 @@ class Dispatcher(Generic[R]):
     ``"process"``, or a :class:`~bigopool.Backend` instance such as
     ``bigopool.dask.DaskBackend``.
 
+    Per-worker options: ``timeout`` (seconds per job), ``initializer``
+    called with ``initargs`` in each worker before its first job,
+    ``finalizer`` after its last, and ``max_jobs_per_worker`` to replace a
+    worker after that many jobs (processes only). See
+    :class:`~bigopool.Backend` for which backend honours what.
+
     Raises:
-        TypeError: ``workers`` or ``queue_size`` is not an int.
-        ValueError: ``workers`` or ``queue_size`` is below 1, or ``backend``
-            is not a known name.
+        TypeError: ``workers`` or ``queue_size`` is not an int, or an option
+            has the wrong type.
+        ValueError: ``workers`` or ``queue_size`` is below 1, ``backend``
+            is not a known name, or ``timeout`` is not positive.
     """
 
     def __init__(
-        self, workers: int, queue_size: int, *, backend: str | Backend = "thread"
+        self,
+        workers: int,
+        queue_size: int,
+        *,
+        backend: str | Backend = "thread",
+        timeout: float | None = None,
+        initializer: Callable[..., object] | None = None,
+        initargs: tuple[Any, ...] = (),
+        finalizer: Callable[[], object] | None = None,
+        max_jobs_per_worker: int | None = None,
     ) -> None:
         self._workers = check_size("workers", workers)
         self._queue = JobQueue(check_size("queue_size", queue_size))
         self._backend = resolve(backend)
-        self._options = WorkerOptions()
+        self._options = WorkerOptions(
+            timeout=check_timeout(timeout),
+            initializer=check_callable("initializer", initializer),
+            initargs=tuple(initargs),
+            finalizer=check_callable("finalizer", finalizer),
+            max_jobs_per_worker=(
+                None
+                if max_jobs_per_worker is None
+                else check_size("max_jobs_per_worker", max_jobs_per_worker)
+            ),
+        )
         self._collector = _Collector()
         self._results: list[R] = self._collector.results
         self._errors = self._collector.errors
