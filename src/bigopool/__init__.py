@@ -14,6 +14,8 @@ parts are submodules imported on demand: ``bigopool.aio`` for asyncio and
 
 from __future__ import annotations
 
+import contextlib
+
 from ._backends import Backend
 from ._context import Context
 from ._dispatcher import Dispatcher
@@ -45,10 +47,8 @@ def _publish() -> None:
     for name in __all__:
         obj = globals()[name]
         if getattr(obj, "__module__", "").startswith(__name__ + "._"):
-            try:
+            with contextlib.suppress(AttributeError, TypeError):
                 obj.__module__ = __name__
-            except (AttributeError, TypeError):
-                pass
 
 
 _publish()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from types import TracebackType
 from collections.abc import Callable
+from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from ._backends import Backend, WorkerOptions, resolve
@@ -272,8 +272,9 @@ class Dispatcher(Generic[R]):
         return self._results, self._errors
 
     def _cancel_pending(self) -> None:
-        for job in self._queue.drain():
-            self._errors.add(JobCancelled("the pool shut down first"), job)
+        job_of = self._backend.job_of
+        for item in self._queue.drain():
+            self._errors.add(JobCancelled("the pool shut down first"), job_of(item))
 
     def _set_finished(self) -> None:
         self._state = _FINISHED

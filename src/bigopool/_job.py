@@ -23,7 +23,7 @@ class Job(Protocol[R_co]):
 
 
 #: What :meth:`Dispatcher.enqueue` accepts: a :class:`Job` or a callable.
-JobLike = Union[Job[R_co], Callable[[], R_co]]
+JobLike = Union[Job[R_co], Callable[[], R_co]]  # noqa: UP007 - a runtime alias
 
 
 def runner_of(job: object) -> Callable[[], Any]:

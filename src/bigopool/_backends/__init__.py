@@ -19,9 +19,10 @@ def resolve(spec: Any) -> Backend:
     if spec == "thread":
         return ThreadBackend()
     if spec == "process":
-        from ._process import ProcessBackend
+        from ._process import ProcessBackend  # type: ignore[import-not-found]
 
-        return ProcessBackend()
+        backend: Backend = ProcessBackend()
+        return backend
     raise ValueError(
         f"backend must be one of {', '.join(map(repr, _NAMES))} or a Backend "
         f"instance, got {spec!r}"

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .._job import runner_of
+from .._job import job_of, runner_of
 from .._queue import JobQueue
 
 __all__ = ["Backend", "Sink", "WorkerOptions"]
@@ -46,7 +46,8 @@ class Sink(Protocol):
     backend's shortcut for the common case of collecting them all.
     """
 
-    results: list[Any] | None
+    @property
+    def results(self) -> list[Any] | None: ...
 
     def success(self, job: Any, result: Any) -> None: ...
 
@@ -71,6 +72,10 @@ class Backend(abc.ABC):
         """
         return runner_of(job)
 
+    def job_of(self, item: Any) -> Any:
+        """Return the job that :meth:`prepare` turned into queue ``item``."""
+        return job_of(item)
+
     @abc.abstractmethod
     def start(
         self, workers: int, queue: JobQueue, sink: Sink, options: WorkerOptions
@@ -89,7 +94,7 @@ class Backend(abc.ABC):
         once it is drained.
         """
 
-    def interrupt(self) -> None:
+    def interrupt(self) -> None:  # noqa: B027 - optional, most backends need none
         """Stop running jobs if this backend can (threads cannot).
 
         Called after the queue was drained for cancellation; jobs stopped
