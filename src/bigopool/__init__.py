@@ -19,9 +19,20 @@ import contextlib
 from ._backends import Backend
 from ._context import Context
 from ._dispatcher import Dispatcher
-from ._errors import Cancelled, Errors, JobCancelled, JobTimeout, WorkerDied
+from ._errors import (
+    Cancelled,
+    Errors,
+    JobCancelled,
+    JobTimeout,
+    WorkerDied,
+    WorkerInitFailed,
+)
 from ._job import Job, JobLike
+from ._outcome import Outcome
 from ._parallel import cancelable_parallel, parallel
+from ._retry import Retry
+from ._stats import Statistics
+from ._stream import Stream, stream
 
 __version__ = "0.1.0"
 
@@ -35,9 +46,15 @@ __all__ = [
     "JobCancelled",
     "JobLike",
     "JobTimeout",
+    "Outcome",
+    "Retry",
+    "Statistics",
+    "Stream",
     "WorkerDied",
+    "WorkerInitFailed",
     "cancelable_parallel",
     "parallel",
+    "stream",
 ]
 
 

@@ -2,51 +2,28 @@
 
 from __future__ import annotations
 
-import threading
+from collections import deque
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Self, TypeVar
 
-from ._backends import Backend, WorkerOptions, resolve
+from ._backends import Backend
 from ._errors import Errors, JobCancelled
-from ._job import JobLike
-from ._queue import JobQueue, QueueClosed
+from ._pool import (  # noqa: F401 - the checks are shared from here too
+    Pool,
+    check_callable,
+    check_size,
+    check_timeout,
+    recent_durations,
+)
+from ._retry import Retry
 
-__all__ = ["Dispatcher", "check_callable", "check_size", "check_timeout"]
+__all__ = ["Dispatcher"]
 
 R = TypeVar("R")
 
-_NEW, _RUNNING, _STOPPING, _FINISHED = "new", "running", "stopping", "finished"
 
-
-def check_size(name: str, value: object) -> int:
-    """Return ``value`` if it is an int of at least 1, else raise clearly."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return value
-
-
-def check_timeout(timeout: object) -> float | None:
-    """Return ``timeout`` as a float of seconds, or None; refuse bad values."""
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError(f"timeout must be a number, got {type(timeout).__name__}")
-    if not timeout > 0:
-        raise ValueError(f"timeout must be more than 0 seconds, got {timeout}")
-    return float(timeout)
-
-
-def check_callable(name: str, fn: Any) -> Any:
-    """Return ``fn`` if it is None or callable, else raise ``TypeError``."""
-    if fn is not None and not callable(fn):
-        raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
-    return fn
-
-
-class Dispatcher(Generic[R]):
+class Dispatcher(Pool[R]):
     """Run jobs on ``workers`` workers, holding at most ``queue_size`` waiting.
 
     A job is any object with an ``execute()`` method or any zero-argument
@@ -59,17 +36,29 @@ class Dispatcher(Generic[R]):
     ``"process"``, or a :class:`~bigopool.Backend` instance such as
     ``bigopool.dask.DaskBackend``.
 
-    Per-worker options: ``timeout`` (seconds per job), ``initializer``
-    called with ``initargs`` in each worker before its first job,
-    ``finalizer`` after its last, and ``max_jobs_per_worker`` to replace a
-    worker after that many jobs (processes only). See
-    :class:`~bigopool.Backend` for which backend honours what.
+    Options, all off by default:
+
+    - ``timeout``: seconds a job may run. Processes stop the job; threads
+      cannot, so the job is reported as :class:`JobTimeout` and its thread
+      finishes it in the background while a new thread takes its place.
+    - ``initializer(*initargs)`` runs in each worker before its first job
+      and ``finalizer()`` after its last (for example one HTTP session per
+      worker thread). ``max_jobs_per_worker`` replaces a worker process
+      after that many jobs.
+    - ``retry``: a :class:`Retry` policy; a retried job still ends as one
+      result or one error.
+    - ``rate_limit``: jobs started per second across all workers, evenly
+      spaced.
+    - ``progress``: ``True`` draws a bar (with tqdm, ``bigopool[progress]``)
+      when standard error is a terminal, ``"always"`` draws it anyway.
+    - ``metrics``: time every job so :meth:`statistics` can give latency
+      percentiles (costs two clock readings a job).
 
     Raises:
         TypeError: ``workers`` or ``queue_size`` is not an int, or an option
             has the wrong type.
         ValueError: ``workers`` or ``queue_size`` is below 1, ``backend``
-            is not a known name, or ``timeout`` is not positive.
+            is not a known name, or a number option is out of range.
     """
 
     def __init__(
@@ -83,100 +72,36 @@ class Dispatcher(Generic[R]):
         initargs: tuple[Any, ...] = (),
         finalizer: Callable[[], object] | None = None,
         max_jobs_per_worker: int | None = None,
+        retry: Retry | None = None,
+        rate_limit: float | None = None,
+        progress: bool | str = False,
+        metrics: bool = False,
     ) -> None:
-        self._workers = check_size("workers", workers)
-        self._queue = JobQueue(check_size("queue_size", queue_size))
-        self._backend = resolve(backend)
-        self._options = WorkerOptions(
-            timeout=check_timeout(timeout),
-            initializer=check_callable("initializer", initializer),
-            initargs=tuple(initargs),
-            finalizer=check_callable("finalizer", finalizer),
-            max_jobs_per_worker=(
-                None
-                if max_jobs_per_worker is None
-                else check_size("max_jobs_per_worker", max_jobs_per_worker)
-            ),
+        self._collector = _Collector(recent_durations(metrics))
+        super().__init__(
+            workers,
+            queue_size,
+            self._collector,
+            backend=backend,
+            timeout=timeout,
+            initializer=initializer,
+            initargs=initargs,
+            finalizer=finalizer,
+            max_jobs_per_worker=max_jobs_per_worker,
+            retry=retry,
+            rate_limit=rate_limit,
+            progress=progress,
         )
-        self._collector = _Collector()
-        self._results: list[R] = self._collector.results
-        self._errors = self._collector.errors
-        self._state = _NEW
-        self._state_lock = threading.Lock()
-        self._finished = threading.Event()
-
-        # Bound once: enqueue() calls them for every job.
-        self._put = self._queue.put
-        self._prepare = self._backend.prepare
-
-    @property
-    def workers(self) -> int:
-        return self._workers
-
-    @property
-    def queue_size(self) -> int:
-        return self._queue.maxsize
-
-    @property
-    def backend(self) -> Backend:
-        return self._backend
 
     def run(self) -> Self:
         """Start the workers and return the dispatcher.
 
         Raises:
             RuntimeError: ``run()`` was called before on this dispatcher.
+            ImportError: ``progress`` needs tqdm and it is not installed.
         """
-        with self._state_lock:
-            if self._state is not _NEW:
-                raise RuntimeError(
-                    f"run() was already called on this dispatcher "
-                    f"(it is {self._state}); a dispatcher is used once"
-                )
-            self._backend.start(
-                self._workers, self._queue, self._collector, self._options
-            )
-            self._state = _RUNNING
+        super().run()
         return self
-
-    def enqueue(self, *jobs: JobLike[R]) -> None:
-        """Add jobs, waiting while ``queue_size`` jobs are already waiting.
-
-        Every job is checked before any is added, so a bad one adds none.
-        Safe to call from several threads at once.
-
-        Raises:
-            TypeError: a job has no ``execute()`` and is not callable, or the
-                backend cannot run it (for example it cannot be pickled).
-            RuntimeError: ``run()`` was not called yet, or ``wait()`` was.
-        """
-        if self._state is not _RUNNING:
-            raise self._not_running("enqueue()")
-
-        put = self._put
-        prepare = self._prepare
-        try:
-            if len(jobs) == 1:
-                put(prepare(jobs[0]))
-            else:
-                for item in [prepare(job) for job in jobs]:
-                    put(item)
-        except QueueClosed:
-            raise self._not_running("enqueue()") from None
-
-    def try_enqueue(self, job: JobLike[R]) -> bool:
-        """Add ``job`` if there is room and return True; return False if not.
-
-        Never blocks. Raises like :meth:`enqueue`.
-        """
-        if self._state is not _RUNNING:
-            raise self._not_running("try_enqueue()")
-
-        item = self._backend.prepare(job)
-        try:
-            return self._queue.try_put(item)
-        except QueueClosed:
-            raise self._not_running("try_enqueue()") from None
 
     def wait(self) -> tuple[list[R], Errors]:
         """Stop taking jobs, wait for every enqueued job, return the outcome.
@@ -199,25 +124,27 @@ class Dispatcher(Generic[R]):
         Raises:
             RuntimeError: ``run()`` was not called.
         """
-        return self._finish(cancel_pending=False)
+        return self.shutdown(cancel_pending=False)
 
     def shutdown(self, *, cancel_pending: bool = False) -> tuple[list[R], Errors]:
         """Like :meth:`wait`, but with ``cancel_pending=True`` the jobs still
         waiting are not run: each is recorded as a :class:`JobCancelled`.
         """
-        return self._finish(cancel_pending=cancel_pending)
+        if self._finish(cancel_pending=cancel_pending):
+            _reraise_interrupts(self._collector.errors)
+        return self._collector.results, self._collector.errors
 
     @property
     def results(self) -> list[R]:
         """The successful jobs' results, once the dispatcher has finished."""
         self._check_finished("results")
-        return self._results
+        return self._collector.results
 
     @property
     def errors(self) -> Errors:
         """The failed jobs' errors, once the dispatcher has finished."""
         self._check_finished("errors")
-        return self._errors
+        return self._collector.errors
 
     def __enter__(self) -> Self:
         return self.run()
@@ -230,7 +157,7 @@ class Dispatcher(Generic[R]):
     ) -> None:
         # When the body fails, running what is still queued would only delay
         # the caller's error: cancel it, as Ctrl-C would.
-        self._finish(cancel_pending=exc is not None)
+        self.shutdown(cancel_pending=exc is not None)
 
     def __repr__(self) -> str:
         return (
@@ -238,73 +165,40 @@ class Dispatcher(Generic[R]):
             f"queue_size={self.queue_size} backend={self._backend.name!r}>"
         )
 
-    # Internals.
-
-    def _finish(self, *, cancel_pending: bool) -> tuple[list[R], Errors]:
-        with self._state_lock:
-            state = self._state
-            if state is _NEW:
-                raise RuntimeError("wait() needs run() to be called first")
-            if state is _RUNNING:
-                self._state = _STOPPING
-
-        if state is not _RUNNING:
-            # Another call is finishing or has finished: share its outcome.
-            self._finished.wait()
-            return self._results, self._errors
-
-        try:
-            self._queue.close()
-            if cancel_pending:
-                self._cancel_pending()
-            self._backend.join()
-        except BaseException:
-            # Interrupted while waiting (Ctrl-C): give up on what has not
-            # started, stop what the backend can stop, then let it propagate.
-            self._cancel_pending()
-            self._backend.interrupt()
-            self._backend.join()
-            self._set_finished()
-            raise
-
-        self._set_finished()
-        _reraise_interrupts(self._errors)
-        return self._results, self._errors
-
-    def _cancel_pending(self) -> None:
-        job_of = self._backend.job_of
-        for item in self._queue.drain():
-            self._errors.add(JobCancelled("the pool shut down first"), job_of(item))
-
-    def _set_finished(self) -> None:
-        self._state = _FINISHED
-        self._finished.set()
-
-    def _not_running(self, call: str) -> RuntimeError:
-        if self._state is _NEW:
-            return RuntimeError(f"{call} needs run() to be called first")
-        return RuntimeError(
-            f"{call} after wait(): this dispatcher no longer takes jobs"
-        )
-
     def _check_finished(self, name: str) -> None:
-        if self._state is not _FINISHED:
+        if not self._finished.is_set():
             raise RuntimeError(f"{name} are available once wait() has returned")
 
 
 class _Collector:
     """The sink of a dispatcher: keeps every result and every error."""
 
-    __slots__ = ("errors", "results")
+    __slots__ = ("cancelled", "durations", "errors", "results")
 
-    def __init__(self) -> None:
+    def __init__(self, durations: deque[float] | None) -> None:
         self.results: list[Any] = []
         self.errors = Errors()
+        self.durations = durations
+        self.cancelled = 0
+
+    @property
+    def succeeded(self) -> int:
+        return len(self.results)
+
+    @property
+    def failed(self) -> int:
+        return len(self.errors) - self.cancelled
 
     def success(self, job: Any, result: Any) -> None:
         self.results.append(result)
 
     def failure(self, job: Any, error: BaseException) -> None:
+        self.errors.add(error, job)
+
+    def cancel(self, job: Any, error: JobCancelled) -> None:
+        # Only the thread that finishes the pool cancels, so the count is
+        # not raced.
+        self.cancelled += 1
         self.errors.add(error, job)
 
 

@@ -6,7 +6,14 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["Cancelled", "Errors", "JobCancelled", "JobTimeout", "WorkerDied"]
+__all__ = [
+    "Cancelled",
+    "Errors",
+    "JobCancelled",
+    "JobTimeout",
+    "WorkerDied",
+    "WorkerInitFailed",
+]
 
 
 class Cancelled(Exception):
@@ -36,6 +43,15 @@ class WorkerDied(Exception):
     def __init__(self, message: str, exitcode: int | None = None) -> None:
         super().__init__(message)
         self.exitcode = exitcode
+
+
+class WorkerInitFailed(RuntimeError):
+    """Recorded for each job taken by a worker whose initializer raised.
+
+    The initializer's exception is the ``__cause__``. Like a broken standard
+    pool, such a worker fails the jobs it takes rather than leave them
+    waiting forever.
+    """
 
 
 _NO_JOB: Any = object()

@@ -52,5 +52,9 @@ def job_of(runner: Callable[[], Any]) -> Any:
     job; the job is only needed again to report it, which is rare.
     """
     if type(runner) is types.MethodType and runner.__name__ == "execute":
-        return runner.__self__
+        owner = runner.__self__
+        # A wrapper of ours (retries, timing) keeps the user's job as .job.
+        if getattr(type(owner), "wraps_job", False):
+            return owner.job  # type: ignore[attr-defined]
+        return owner
     return runner

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 __all__ = ["Outcome"]
@@ -10,21 +9,34 @@ __all__ = ["Outcome"]
 R = TypeVar("R")
 
 
-@dataclass(frozen=True, slots=True)
 class Outcome(Generic[R]):
     """What became of one job: its result or its error, and when it ran.
 
-    ``started`` and ``finished`` are :func:`time.monotonic` readings (both
-    equal for a job cancelled before it started); ``attempts`` counts runs,
-    above 1 only when a retry policy ran the job again.
+    ``started`` and ``finished`` are :func:`time.monotonic` readings (equal
+    for a job cancelled before it started); ``attempts`` counts runs, above
+    1 only when a retry policy ran the job again. Treat it as read-only.
+
+    A plain slotted class rather than a frozen dataclass: streams make one
+    per job, and a frozen dataclass costs several times more to build.
     """
 
-    job: Any
-    result: R | None
-    error: BaseException | None
-    started: float
-    finished: float
-    attempts: int = 1
+    __slots__ = ("attempts", "error", "finished", "job", "result", "started")
+
+    def __init__(
+        self,
+        job: Any,
+        result: R | None = None,
+        error: BaseException | None = None,
+        started: float = 0.0,
+        finished: float = 0.0,
+        attempts: int = 1,
+    ) -> None:
+        self.job = job
+        self.result = result
+        self.error = error
+        self.started = started
+        self.finished = finished
+        self.attempts = attempts
 
     @property
     def ok(self) -> bool:
@@ -41,3 +53,10 @@ class Outcome(Generic[R]):
         if self.error is not None:
             raise self.error
         return self.result  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        if self.error is None:
+            told = f"result={self.result!r}"
+        else:
+            told = f"error={self.error!r}"
+        return f"<Outcome {self.job!r} {told} attempts={self.attempts}>"

@@ -98,6 +98,4 @@ def _run_all(call: Callable[[Any], None], fns: tuple[Any, ...]) -> None:
 def _check_callables(fns: tuple[Any, ...]) -> None:
     for position, fn in enumerate(fns):
         if not callable(fn):
-            raise TypeError(
-                f"argument {position} is not callable: {type(fn).__name__}"
-            )
+            raise TypeError(f"argument {position} is not callable: {type(fn).__name__}")

@@ -7,8 +7,8 @@ case takes no condition at all:
 * workers pop with :meth:`collections.deque.popleft`, which is atomic, and only
   take the lock to go to sleep when the queue is empty;
 * producers append without a lock and only take it to wait when the queue is
-  full; each put in progress leaves a marker so that closing can wait for
-  puts that already saw the queue open;
+  full; a put checks for closing after it appended, so closing needs no
+  handshake with producers in progress;
 * a sleeping party is woken only when it is known to be asleep, and a blocked
   producer is woken once the queue has drained to half, so that one wake-up
   is paid for by many jobs instead of one.
@@ -22,9 +22,8 @@ sees the announcement or left its change where the sleeper will see it.
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 __all__ = ["DONE", "JobQueue", "QueueClosed"]
@@ -41,8 +40,11 @@ DONE: Final[Any] = object()
 class JobQueue:
     """A bounded FIFO of jobs with cheap puts and gets and a two-step close."""
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, pacer: Callable[[], None] | None = None) -> None:
         self.maxsize = maxsize
+        #: Called before each job is handed out by get() and get_batch(),
+        #: e.g. a rate limiter's wait(). Batches shrink to one job with it.
+        self.pacer = pacer
         #: A blocked producer resumes once the queue is down to this length.
         self.low_water = maxsize // 2
         #: The jobs themselves. Workers that inline the fast path of get()
@@ -53,28 +55,21 @@ class JobQueue:
         self._lock = lock
         self._not_empty = threading.Condition(lock)
         self._not_full = threading.Condition(lock)
-        # One marker per put in progress; see close().
-        self._inflight: deque[None] = deque()
 
         self._sleeping_workers = 0
         self.waiting_producers = 0
         self._closed = False
-        self._final = False
 
     # Producers.
 
     def put(self, job: Any) -> None:
         """Append ``job``, waiting while the queue is full."""
-        inflight = self._inflight
-        try:
-            inflight.append(None)
-            if self._closed:
-                raise QueueClosed
-            if len(self.items) >= self.maxsize:
-                self._wait_for_room()
-            self.items.append(job)
-        finally:
-            inflight.pop()
+        items = self.items
+        if len(items) >= self.maxsize:
+            self._wait_for_room()
+        items.append(job)
+        if self._closed:
+            self._retract(job)
 
         if self._sleeping_workers:
             self._wake_worker()
@@ -86,24 +81,36 @@ class JobQueue:
 
     def try_put(self, job: Any) -> bool:
         """Append ``job`` and return True, or return False if the queue is full."""
-        inflight = self._inflight
-        try:
-            inflight.append(None)
+        items = self.items
+        if len(items) >= self.maxsize:
             if self._closed:
                 raise QueueClosed
-            if len(self.items) >= self.maxsize:
-                return False
-            self.items.append(job)
-        finally:
-            inflight.pop()
+            return False
+        items.append(job)
+        if self._closed:
+            self._retract(job)
 
         if self._sleeping_workers:
             self._wake_worker()
         return True
 
+    def _retract(self, job: Any) -> None:
+        # The queue closed while this job went in. If a worker already took
+        # it, it was accepted and will run; otherwise take it back out and
+        # refuse it. Either way no job is both refused and run, or lost.
+        # deque.remove() is atomic against the workers' pops; it matches by
+        # identity first, and an equal job taken instead is the same job.
+        try:
+            self.items.remove(job)
+        except ValueError:
+            return
+        raise QueueClosed
+
     def _wait_for_room(self) -> None:
         # Like sleep_until_jobs: announce, check, sleep; the waker resets
         # the count, so workers stop calling wake_producers() after one call.
+        if self._closed:
+            raise QueueClosed
         with self._lock:
             while True:
                 if self._closed:
@@ -135,6 +142,8 @@ class JobQueue:
 
             if self.waiting_producers and len(items) <= self.low_water:
                 self.wake_producers()
+            if self.pacer is not None:
+                self.pacer()
             return job
 
     def get_batch(self, limit: int) -> list[Any]:
@@ -143,6 +152,8 @@ class JobQueue:
         An empty list means the queue is closed and drained.
         """
         items = self.items
+        if self.pacer is not None:
+            limit = 1
         while True:
             batch: list[Any] = []
             try:
@@ -156,6 +167,8 @@ class JobQueue:
 
             if self.waiting_producers and len(items) <= self.low_water:
                 self.wake_producers()
+            if self.pacer is not None:
+                self.pacer()
             return batch
 
     def sleep_until_jobs(self) -> bool:
@@ -166,7 +179,7 @@ class JobQueue:
                 if self.items:
                     self._sleeping_workers -= 1
                     return True
-                if self._final:
+                if self._closed:
                     self._sleeping_workers -= 1
                     return False
                 self._not_empty.wait()
@@ -191,22 +204,14 @@ class JobQueue:
     def close(self) -> None:
         """Refuse new jobs; let workers finish what is queued, then stop.
 
-        Returns once no put can still append, so every job that was accepted
-        is in the queue and will be handed to a worker.
+        Every job a put accepted is in the queue or already taken by then:
+        puts check for closing after appending and take a job back out if
+        no worker took it yet (see _retract).
         """
         with self._lock:
             self._closed = True
-            self._not_full.notify_all()
-
-        # A put that saw the queue open must finish appending before workers
-        # may treat an empty queue as the end. Puts are a few bytecodes long,
-        # so yielding the GIL until none is in progress is enough.
-        while self._inflight:
-            time.sleep(0)
-
-        with self._lock:
-            self._final = True
             self._sleeping_workers = 0
+            self._not_full.notify_all()
             self._not_empty.notify_all()
 
     def drain(self) -> list[Any]:

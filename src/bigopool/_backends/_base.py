@@ -10,7 +10,7 @@ once, as a success or a failure, whatever happens to its workers.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, MutableSequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -44,10 +44,16 @@ class Sink(Protocol):
     ``results``, when not None, is a list the sink wants successful results
     appended to directly instead of a call to :meth:`success`: the thread
     backend's shortcut for the common case of collecting them all.
+    ``durations``, when not None, asks for each job's run time.
     """
 
     @property
     def results(self) -> list[Any] | None: ...
+
+    @property
+    def durations(self) -> MutableSequence[float] | None:
+        """When not None, backends that time jobs append each one's
+        duration in seconds here (a bounded deque)."""
 
     def success(self, job: Any, result: Any) -> None: ...
 
@@ -93,6 +99,10 @@ class Backend(abc.ABC):
         The queue has been closed before this is called, so workers stop
         once it is drained.
         """
+
+    def running(self) -> int:
+        """How many jobs are running now (a snapshot, for statistics)."""
+        return 0
 
     def interrupt(self) -> None:  # noqa: B027 - optional, most backends need none
         """Stop running jobs if this backend can (threads cannot).
