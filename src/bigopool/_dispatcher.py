@@ -182,6 +182,10 @@ class _Collector:
         self.cancelled = 0
 
     @property
+    def recent(self) -> deque[float] | None:
+        return self.durations
+
+    @property
     def succeeded(self) -> int:
         return len(self.results)
 

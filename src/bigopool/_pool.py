@@ -77,6 +77,10 @@ class PoolSink(Sink, Protocol):
     @property
     def cancelled(self) -> int: ...
 
+    @property
+    def recent(self) -> deque[float] | None:
+        """Recent job durations for the latency percentiles, if measured."""
+
     def cancel(self, job: Any, error: JobCancelled) -> None:
         """Record ``job`` as cancelled before it started."""
 
@@ -228,10 +232,9 @@ class Pool(Generic[R]):
         waiting = len(self._queue)
         running = self._backend.running()
         end = time.monotonic() if self._ended_at is None else self._ended_at
+        recent = sink.recent
         p50, p90, p99 = (
-            percentiles(list(sink.durations))
-            if sink.durations is not None
-            else (None, None, None)
+            percentiles(list(recent)) if recent is not None else (None, None, None)
         )
         return Statistics(
             submitted=succeeded + failed + cancelled + waiting + running,
