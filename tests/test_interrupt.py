@@ -10,7 +10,6 @@ import textwrap
 import time
 
 import psutil
-import pytest
 
 DISPATCHER = """
 import sys, time
@@ -48,7 +47,7 @@ except KeyboardInterrupt:
 """
 
 
-def interrupt(script: str, *, presses: int = 1) -> tuple[str, float]:
+def interrupt(script: str, *, presses: int = 1) -> tuple[int, str, float]:
     child = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(script)],
         stdout=subprocess.PIPE,
@@ -67,26 +66,35 @@ def interrupt(script: str, *, presses: int = 1) -> tuple[str, float]:
         child.kill()
     elapsed = time.monotonic() - sent
 
-    assert child.returncode == 3, out
     assert not psutil.pid_exists(child.pid) or psutil.Process(child.pid).status() == (
         psutil.STATUS_ZOMBIE
     )
-    return out, elapsed
+    return child.returncode, out, elapsed
 
 
-@pytest.mark.parametrize("presses", [1, 2])
-def test_interrupt_during_wait_cancels_pending_and_returns_fast(presses: int) -> None:
-    out, elapsed = interrupt(DISPATCHER, presses=presses)
+def test_interrupt_during_wait_cancels_pending_and_returns_fast() -> None:
+    code, out, elapsed = interrupt(DISPATCHER)
 
+    assert code == 3, out
     _, finished, submitted, cancelled = out.split()
     assert int(finished) == int(submitted) == 100
     assert int(cancelled) > 0
     assert elapsed < 5  # well under a second when idle; generous for CI
 
 
-def test_interrupt_while_iterating_a_stream_stops_it() -> None:
-    out, elapsed = interrupt(STREAM)
+def test_interrupt_pressed_twice_never_hangs() -> None:
+    # The second press may land anywhere, even in the script's own handler;
+    # all that is promised is a prompt exit.
+    code, out, elapsed = interrupt(DISPATCHER, presses=2)
 
+    assert code != 0, out
+    assert elapsed < 5
+
+
+def test_interrupt_while_iterating_a_stream_stops_it() -> None:
+    code, out, elapsed = interrupt(STREAM)
+
+    assert code == 3, out
     _, finished, submitted, running = out.split()
     assert int(finished) == int(submitted)
     assert int(running) == 0

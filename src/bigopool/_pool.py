@@ -140,8 +140,7 @@ class Pool(Generic[R]):
         self._started_at = 0.0
         self._ended_at: float | None = None
 
-        # Bound once: enqueue() calls them for every job.
-        self._put = self._queue.put
+        # Bound once: enqueue() calls it for every job.
         self._prepare: Callable[[Any], Any] = self._backend.prepare
         if retry is not None:
             self._prepare = self._prepare_with_retry
@@ -196,14 +195,37 @@ class Pool(Generic[R]):
         if self._state is not RUNNING:
             raise self._not_running("enqueue()")
 
-        put = self._put
+        if len(jobs) == 1:
+            # JobQueue.put, inlined: this is the per-job cost of enqueueing.
+            item = self._prepare(jobs[0])
+            queue = self._queue
+            items = queue.items
+            if len(items) >= queue.maxsize:
+                self._wait_for_room()
+            items.append(item)
+            if queue.closed:
+                self._retract(item)
+            if queue.sleeping_workers:
+                queue.wake_worker()
+            return
+
+        put = self._queue.put
         prepare = self._prepare
         try:
-            if len(jobs) == 1:
-                put(prepare(jobs[0]))
-            else:
-                for item in [prepare(job) for job in jobs]:
-                    put(item)
+            for item in [prepare(job) for job in jobs]:
+                put(item)
+        except QueueClosed:
+            raise self._not_running("enqueue()") from None
+
+    def _wait_for_room(self) -> None:
+        try:
+            self._queue.wait_for_room()
+        except QueueClosed:
+            raise self._not_running("enqueue()") from None
+
+    def _retract(self, item: Any) -> None:
+        try:
+            self._queue.retract(item)
         except QueueClosed:
             raise self._not_running("enqueue()") from None
 

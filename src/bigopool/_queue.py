@@ -14,7 +14,7 @@ case takes no condition at all:
   is paid for by many jobs instead of one.
 
 The "announce, then check" order in :meth:`sleep_until_jobs` and
-:meth:`_wait_for_room` is what makes skipping the lock safe: a party first
+:meth:`wait_for_room` is what makes skipping the lock safe: a party first
 says it is about to sleep, then looks at the queue, so the other side either
 sees the announcement or left its change where the sleeper will see it.
 """
@@ -56,9 +56,10 @@ class JobQueue:
         self._not_empty = threading.Condition(lock)
         self._not_full = threading.Condition(lock)
 
-        self._sleeping_workers = 0
+        self.sleeping_workers = 0
         self.waiting_producers = 0
-        self._closed = False
+        #: True once close() was called. Read by producers after appending.
+        self.closed = False
 
     # Producers.
 
@@ -66,13 +67,13 @@ class JobQueue:
         """Append ``job``, waiting while the queue is full."""
         items = self.items
         if len(items) >= self.maxsize:
-            self._wait_for_room()
+            self.wait_for_room()
         items.append(job)
-        if self._closed:
-            self._retract(job)
+        if self.closed:
+            self.retract(job)
 
-        if self._sleeping_workers:
-            self._wake_worker()
+        if self.sleeping_workers:
+            self.wake_worker()
 
     def put_many(self, jobs: Iterable[Any]) -> None:
         """Append every job in order, waiting for room as needed."""
@@ -83,18 +84,18 @@ class JobQueue:
         """Append ``job`` and return True, or return False if the queue is full."""
         items = self.items
         if len(items) >= self.maxsize:
-            if self._closed:
+            if self.closed:
                 raise QueueClosed
             return False
         items.append(job)
-        if self._closed:
-            self._retract(job)
+        if self.closed:
+            self.retract(job)
 
-        if self._sleeping_workers:
-            self._wake_worker()
+        if self.sleeping_workers:
+            self.wake_worker()
         return True
 
-    def _retract(self, job: Any) -> None:
+    def retract(self, job: Any) -> None:
         # The queue closed while this job went in. If a worker already took
         # it, it was accepted and will run; otherwise take it back out and
         # refuse it. Either way no job is both refused and run, or lost.
@@ -106,14 +107,14 @@ class JobQueue:
             return
         raise QueueClosed
 
-    def _wait_for_room(self) -> None:
+    def wait_for_room(self) -> None:
         # Like sleep_until_jobs: announce, check, sleep; the waker resets
         # the count, so workers stop calling wake_producers() after one call.
-        if self._closed:
+        if self.closed:
             raise QueueClosed
         with self._lock:
             while True:
-                if self._closed:
+                if self.closed:
                     raise QueueClosed
                 self.waiting_producers += 1
                 if len(self.items) <= self.low_water:
@@ -121,10 +122,10 @@ class JobQueue:
                     return
                 self._not_full.wait()
 
-    def _wake_worker(self) -> None:
+    def wake_worker(self) -> None:
         with self._lock:
-            if self._sleeping_workers:
-                self._sleeping_workers -= 1
+            if self.sleeping_workers:
+                self.sleeping_workers -= 1
                 self._not_empty.notify()
 
     # Workers.
@@ -175,12 +176,12 @@ class JobQueue:
         """Sleep while the queue is empty; False once it is closed and drained."""
         with self._lock:
             while True:
-                self._sleeping_workers += 1
+                self.sleeping_workers += 1
                 if self.items:
-                    self._sleeping_workers -= 1
+                    self.sleeping_workers -= 1
                     return True
-                if self._closed:
-                    self._sleeping_workers -= 1
+                if self.closed:
+                    self.sleeping_workers -= 1
                     return False
                 self._not_empty.wait()
 
@@ -197,20 +198,16 @@ class JobQueue:
     def __len__(self) -> int:
         return len(self.items)
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def close(self) -> None:
         """Refuse new jobs; let workers finish what is queued, then stop.
 
         Every job a put accepted is in the queue or already taken by then:
         puts check for closing after appending and take a job back out if
-        no worker took it yet (see _retract).
+        no worker took it yet (see retract).
         """
         with self._lock:
-            self._closed = True
-            self._sleeping_workers = 0
+            self.closed = True
+            self.sleeping_workers = 0
             self._not_full.notify_all()
             self._not_empty.notify_all()
 

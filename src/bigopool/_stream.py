@@ -244,7 +244,7 @@ class Stream(Generic[R]):
         jobs = self._jobs
         limit = self._in_flight_limit
         retry = self._retry
-        put = pool._put
+        put = pool._queue.put
         prepare = pool._prepare
         exhausted = False
         feed_error: BaseException | None = None

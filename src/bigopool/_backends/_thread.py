@@ -37,6 +37,11 @@ class ThreadBackend(Backend):
         self._threads: list[threading.Thread] = []
         self._in_slot: list[threading.Thread] = []
         self._abandoned: set[threading.Thread] = set()
+        # Set by each worker as it exits. join() waits on these rather than
+        # on Thread.join(): on Python < 3.13 a join interrupted by Ctrl-C can
+        # mark a thread dead while it still runs (python/cpython#90882), and
+        # we join again right after an interrupt.
+        self._exited: dict[threading.Thread, threading.Event] = {}
         # One entry per worker: None when idle, else what it runs. With a
         # timeout the entry is a [runner, started] ticket the watchdog may
         # claim; the lock decides who reports a job that ends at its limit.
@@ -65,18 +70,18 @@ class ThreadBackend(Backend):
             self._watchdog.start()
 
     def join(self) -> None:
-        # With a watchdog, the thread being joined may be abandoned (and a
-        # replacement started) meanwhile: join in short steps and look again.
+        # With a watchdog, the thread being waited for may be abandoned (and
+        # a replacement started) meanwhile: wait in short steps, look again.
         step = None if self._watchdog is None else 0.05
         while True:
-            live = [
-                thread
-                for thread in list(self._threads)
-                if thread.is_alive() and thread not in self._abandoned
+            pending = [
+                exited
+                for thread, exited in list(self._exited.items())
+                if not exited.is_set() and thread not in self._abandoned
             ]
-            if not live:
+            if not pending:
                 break
-            live[0].join(step)
+            pending[0].wait(step)
 
         self._stopping.set()
         if self._watchdog is not None:
@@ -91,17 +96,25 @@ class ThreadBackend(Backend):
         return list(self._threads)
 
     def _spawn(self, slot: int) -> threading.Thread:
+        exited = threading.Event()
         thread = threading.Thread(
             target=self._worker,
-            args=(slot,),
+            args=(slot, exited),
             name=f"{self._prefix}-worker-{slot}",
             daemon=True,
         )
         self._threads.append(thread)
+        self._exited[thread] = exited
         thread.start()
         return thread
 
-    def _worker(self, slot: int) -> None:
+    def _worker(self, slot: int, exited: threading.Event) -> None:
+        try:
+            self._serve(slot)
+        finally:
+            exited.set()
+
+    def _serve(self, slot: int) -> None:
         options = self._options
         if options.initializer is not None:
             try:
