@@ -3,7 +3,6 @@ statistics."""
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
@@ -57,6 +56,31 @@ def test_retry_gives_up_and_counts_the_job_once() -> None:
     assert job is broken
     assert str(error) == "attempt 4"
     assert error.__notes__ == ["bigopool: failed after 4 attempts"]
+
+
+def test_retry_applies_to_job_objects_too() -> None:
+    class FailsOnce:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def execute(self) -> int:
+            self.calls += 1
+            if self.calls == 1:
+                raise ConnectionError("first call")
+            return self.calls
+
+    # Run this type once without retry first, so that enqueue's fast path
+    # already knows it: retry must wrap it all the same.
+    plain: Dispatcher[int] = Dispatcher(1, 1).run()
+    plain.enqueue(FailsOnce())
+    assert len(plain.wait()[1]) == 1
+
+    d: Dispatcher[int] = Dispatcher(1, 1, retry=Retry(attempts=2, backoff=0))
+    d.run().enqueue(FailsOnce())
+    results, errors = d.wait()
+
+    assert results == [2]
+    assert errors.is_empty()
 
 
 def test_retry_skips_exceptions_it_does_not_cover() -> None:
@@ -125,12 +149,15 @@ def test_rate_limit_spaces_job_starts_evenly() -> None:
     d.wait()
 
     starts.sort()
-    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     span = starts[-1] - starts[0]
     # 30 jobs at 100/s take at least 0.29 s however many workers there are,
-    # and no burst: no two starts in the same millisecond-ish.
+    # and they come evenly, not in bursts: a 50 ms window holds 5 slots
+    # (slack for sleeps that overshoot on a busy machine).
+    busiest = max(
+        sum(1 for t in starts if first <= t < first + 0.05) for first in starts
+    )
     assert span >= 0.29 * 0.95
-    assert min(gaps) >= 0.005
+    assert busiest <= 7
 
 
 @pytest.mark.parametrize(

@@ -140,9 +140,12 @@ class Pool(Generic[R]):
         self._started_at = 0.0
         self._ended_at: float | None = None
 
-        # Bound once: enqueue() calls it for every job.
+        # Bound once: enqueue() uses them for every job.
+        self._ready_types = self._backend.ready_types
         self._prepare: Callable[[Any], Any] = self._backend.prepare
         if retry is not None:
+            # Every job must be wrapped: no type may skip prepare().
+            self._ready_types = frozenset()
             self._prepare = self._prepare_with_retry
 
     @property
@@ -197,7 +200,9 @@ class Pool(Generic[R]):
 
         if len(jobs) == 1:
             # JobQueue.put, inlined: this is the per-job cost of enqueueing.
-            item = self._prepare(jobs[0])
+            item = jobs[0]
+            if type(item) not in self._ready_types:
+                item = self._prepare(item)
             queue = self._queue
             items = queue.items
             if len(items) >= queue.maxsize:

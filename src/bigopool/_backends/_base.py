@@ -74,6 +74,10 @@ class Backend(abc.ABC):
     #: than a method: it runs once per job, and one call is cheaper than two.
     prepare: Callable[[Any], Any] = staticmethod(runner_of)
 
+    #: Types whose instances ``prepare`` would return unchanged, so that
+    #: enqueue can skip calling it; empty unless a backend keeps such a set.
+    ready_types: set[type] | frozenset[type] = frozenset()
+
     def job_of(self, item: Any) -> Any:
         """Return the job that :meth:`prepare` turned into queue ``item``."""
         return job_of(item)

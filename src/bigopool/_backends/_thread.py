@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from .._errors import JobTimeout, WorkerInitFailed
-from .._job import job_of
+from .._job import EXECUTE_TYPES, as_item, unwrap
 from .._queue import DONE, JobQueue
 from ._base import Backend, Sink, WorkerOptions
 
@@ -32,6 +32,13 @@ class ThreadBackend(Backend):
 
     name = "thread"
 
+    # Jobs go into the queue as they are, callables in a small wrapper, so
+    # that every item has execute() (see as_item); a set of known job types
+    # lets enqueue skip even that call for the common case.
+    prepare = staticmethod(as_item)
+    job_of = staticmethod(unwrap)
+    ready_types = EXECUTE_TYPES
+
     def __init__(self, *, thread_name_prefix: str = "bigopool") -> None:
         self._prefix = thread_name_prefix
         self._threads: list[threading.Thread] = []
@@ -43,7 +50,7 @@ class ThreadBackend(Backend):
         # we join again right after an interrupt.
         self._exited: dict[threading.Thread, threading.Event] = {}
         # One entry per worker: None when idle, else what it runs. With a
-        # timeout the entry is a [runner, started] ticket the watchdog may
+        # timeout the entry is a [item, started] ticket the watchdog may
         # claim; the lock decides who reports a job that ends at its limit.
         self._busy: list[Any] = []
         self._claim = threading.Lock()
@@ -144,14 +151,14 @@ class ThreadBackend(Backend):
         durations = sink.durations
 
         while True:
-            runner = get()
-            if runner is DONE:
+            item = get()
+            if item is DONE:
                 return
 
-            ticket = [runner, time.monotonic()]
+            ticket = [item, time.monotonic()]
             busy[slot] = ticket
             try:
-                result = runner()
+                result = item.execute()
                 error = None
             except BaseException as caught:
                 error = caught
@@ -168,11 +175,11 @@ class ThreadBackend(Backend):
             if durations is not None:
                 durations.append(time.monotonic() - ticket[1])
             if error is not None:
-                sink.failure(job_of(runner), error)
+                sink.failure(unwrap(item), error)
             elif sink.results is not None:
                 sink.results.append(result)
             else:
-                sink.success(job_of(runner), result)
+                sink.success(unwrap(item), result)
 
     def _watch(self, timeout: float) -> None:
         interval = min(max(timeout / 4, 0.001), 0.05)
@@ -188,7 +195,7 @@ class ThreadBackend(Backend):
 
                 self._abandoned.add(self._in_slot[slot])
                 self._sink.failure(
-                    job_of(ticket[0]),
+                    unwrap(ticket[0]),
                     JobTimeout(
                         f"job ran longer than {timeout:g}s; its thread cannot "
                         f"be stopped and finishes it in the background"
@@ -215,7 +222,7 @@ def _work(queue: JobQueue, sink: Sink, busy: list[Any], slot: int) -> None:
 
     while True:
         try:
-            runner = popleft()
+            item = popleft()
         except IndexError:
             if sleep_until_jobs():
                 continue
@@ -223,16 +230,16 @@ def _work(queue: JobQueue, sink: Sink, busy: list[Any], slot: int) -> None:
         if queue.waiting_producers and len(items) <= low_water:
             wake_producers()
 
-        busy[slot] = runner
+        busy[slot] = item
         try:
-            result = runner()
+            result = item.execute()
         except BaseException as error:
-            failure(job_of(runner), error)
+            failure(unwrap(item), error)
         else:
             if collect is not None:
                 collect(result)
             else:
-                success(job_of(runner), result)
+                success(unwrap(item), result)
         busy[slot] = None
 
 
@@ -243,21 +250,21 @@ def _work_measured(queue: JobQueue, sink: Sink, busy: list[Any], slot: int) -> N
     clock = time.monotonic
 
     while True:
-        runner = get()
-        if runner is DONE:
+        item = get()
+        if item is DONE:
             return
 
-        busy[slot] = runner
+        busy[slot] = item
         started = clock()
         try:
-            result = runner()
+            result = item.execute()
         except BaseException as error:
-            sink.failure(job_of(runner), error)
+            sink.failure(unwrap(item), error)
         else:
             if sink.results is not None:
                 sink.results.append(result)
             else:
-                sink.success(job_of(runner), result)
+                sink.success(unwrap(item), result)
         if durations is not None:
             durations.append(clock() - started)
         busy[slot] = None
@@ -267,9 +274,9 @@ def _refuse_all(queue: JobQueue, sink: Sink, cause: BaseException) -> None:
     # A worker whose set-up failed cannot run jobs, and leaving them queued
     # could hang wait(): like a broken standard pool, fail every job it takes.
     while True:
-        runner = queue.get()
-        if runner is DONE:
+        item = queue.get()
+        if item is DONE:
             return
         error = WorkerInitFailed(f"the worker's initializer failed: {cause!r}")
         error.__cause__ = cause
-        sink.failure(job_of(runner), error)
+        sink.failure(unwrap(item), error)
