@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._job import runner_of
+from ._job import EXECUTE_TYPES, as_item
 
 __all__ = ["Retry", "Tracked"]
 
@@ -81,14 +80,14 @@ class Tracked:
     ``execute`` of this wrapper in their queue; ``job_of`` unwraps it.
     """
 
-    __slots__ = ("attempts", "index", "job", "retry", "runner", "started")
+    __slots__ = ("attempts", "index", "job", "retry", "started", "target")
 
     #: Tells job_of() to report ``self.job`` rather than the wrapper.
     wraps_job = True
 
     def __init__(self, job: Any, retry: Retry | None = None, index: int = 0) -> None:
         self.job = job
-        self.runner: Callable[[], Any] = runner_of(job)
+        self.target = job if type(job) in EXECUTE_TYPES else as_item(job)
         self.retry = retry
         self.index = index
         # Stays the hand-over time where execute() runs in another process.
@@ -100,12 +99,12 @@ class Tracked:
         retry = self.retry
         if retry is None:
             self.attempts = 1
-            return self.runner()
+            return self.target.execute()
 
         while True:
             self.attempts += 1
             try:
-                return self.runner()
+                return self.target.execute()
             except BaseException as error:
                 if retry is None or not isinstance(error, retry.on):
                     raise

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from ._backends import Backend
 from ._errors import JobCancelled
-from ._job import runner_of
+from ._job import EXECUTE_TYPES, as_item
 from ._outcome import Outcome
 from ._pool import Pool, check_size, recent_durations
 from ._retry import Retry, Tracked
@@ -35,13 +35,13 @@ class _Item(Outcome[Any]):
     job, hence ``wraps_job`` false), so the sink can fill it in.
     """
 
-    __slots__ = ("index", "retry", "runner")
+    __slots__ = ("index", "retry", "target")
 
     wraps_job = False
 
     def __init__(self, job: Any, retry: Retry | None, index: int) -> None:
         self.job = job
-        self.runner = runner_of(job)
+        self.target = job if type(job) in EXECUTE_TYPES else as_item(job)
         self.retry = retry
         self.index = index
         self.result = None
@@ -244,8 +244,10 @@ class Stream(Generic[R]):
         jobs = self._jobs
         limit = self._in_flight_limit
         retry = self._retry
-        put = pool._queue.put
+        queue = pool._queue
+        items = queue.items
         prepare = pool._prepare
+        ready_types = pool._ready_types
         exhausted = False
         feed_error: BaseException | None = None
         fed = 0
@@ -254,7 +256,17 @@ class Stream(Generic[R]):
             while True:
                 while not exhausted and fed - sink.consumed < limit:
                     try:
-                        put(prepare(_Item(next(jobs), retry, fed)))
+                        item = _Item(next(jobs), retry, fed)
+                        if type(item) not in ready_types:
+                            item = prepare(item)
+                        # JobQueue.put, inlined as in Pool.enqueue. This loop
+                        # is the queue's only producer and closes it only
+                        # after leaving, so no close can race this put.
+                        if len(items) >= queue.maxsize:
+                            queue.wait_for_room()
+                        items.append(item)
+                        if queue.sleeping_workers:
+                            queue.wake_worker()
                     except StopIteration:
                         exhausted = True
                     except Exception as error:
