@@ -6,12 +6,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench docs charts clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,lint,demo]'
+	$(PY) -m pip install --quiet -e '.[test,lint,demo,docs]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -26,5 +26,14 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
+# The site goes to site/; any warning (a broken link, a bad reference) fails.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
+# Redraws docs/img/*.png from the tables in benchmarks/results/.
+charts: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[charts]'
+	$(PY) benchmarks/charts.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache
