@@ -99,9 +99,7 @@ def parse_tables(text: str) -> list[Table]:
         if line.startswith("#"):
             title = line.lstrip("#").strip()
         is_table = (
-            "|" in line
-            and index + 1 < len(lines)
-            and _is_separator(lines[index + 1])
+            "|" in line and index + 1 < len(lines) and _is_separator(lines[index + 1])
         )
         if not is_table:
             index += 1

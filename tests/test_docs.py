@@ -41,6 +41,7 @@ class Block:
 
     page: Path
     line: int  # 1-based line of the opening fence
+    end: int  # 1-based line of the closing fence
     language: str
     code: str
     skip_reason: str | None  # None: run it; "" would be a marker without reason
@@ -75,6 +76,7 @@ def blocks_of(page: Path) -> list[Block]:
             Block(
                 page=page,
                 line=index + 1,
+                end=end + 1,
                 language=opening["info"].strip().split(" ")[0].lower(),
                 code="\n".join(body) + "\n",
                 skip_reason=_marker_before(lines, index),
@@ -130,13 +132,31 @@ def test_docs_example_runs(block: Block, tmp_path: Path) -> None:
     )
 
 
+def prose_lines(page: Path) -> list[tuple[int, str]]:
+    """The numbered lines of ``page`` outside its fenced code blocks.
+
+    A marker shown inside a code block (as the docs do to explain the
+    convention) is an example, not a marker.
+    """
+    fenced = {
+        number
+        for block in blocks_of(page)
+        for number in range(block.line, block.end + 1)
+    }
+    lines = page.read_text(encoding="utf-8").splitlines()
+    return [
+        (number, line)
+        for number, line in enumerate(lines, start=1)
+        if number not in fenced
+    ]
+
+
 def test_docs_not_run_markers_give_a_reason() -> None:
     problems = []
     for page in PAGES:
         if not page.exists():
             continue
-        lines = page.read_text(encoding="utf-8").splitlines()
-        for number, line in enumerate(lines, start=1):
+        for number, line in prose_lines(page):
             if not MARKER_LIKE.search(line):
                 continue
             marker = NOT_RUN.match(line)
@@ -156,7 +176,7 @@ def test_docs_not_run_markers_precede_a_code_block() -> None:
         if not page.exists():
             continue
         lines = page.read_text(encoding="utf-8").splitlines()
-        for number, line in enumerate(lines, start=1):
+        for number, line in prose_lines(page):
             if NOT_RUN.match(line) is None:
                 continue
             following = number
