@@ -2,7 +2,8 @@
 
 Each benchmark writes Markdown tables; any table with a column whose header
 says "ratio" becomes one horizontal bar chart of that column, one bar per
-row, with a line at 1.0 and the goal where a "goal" column gives one.
+row, with a line at 1.0 and the goal where a "goal" column gives one (a
+bar on the wrong side of its goal is drawn in another colour).
 Tables it cannot chart (no ratio column, no number in it) are skipped with
 a message saying why. Charts go to ``docs/img/<results file>[-<n>].png``.
 
@@ -55,6 +56,14 @@ class Bar:
     ratio: float
     text: str  # the cell as written, e.g. "2.70× Dispatcher"
     goal: float | None
+    at_least: bool = False  # the goal is a floor ("≥ 2×"), not a ceiling
+
+    @property
+    def missed(self) -> bool:
+        """True when the ratio is on the wrong side of its goal."""
+        if self.goal is None:
+            return False
+        return self.ratio < self.goal if self.at_least else self.ratio > self.goal
 
 
 def plain(cell: str) -> str:
@@ -139,12 +148,14 @@ def bars_of(table: Table) -> list[Bar]:
         if value is None:
             table.skipped.append(plain(row[0]))
             continue
+        goal_text = "" if goal is None else row[goal]
         bars.append(
             Bar(
                 label=plain(row[0]),
                 ratio=value,
                 text=plain(row[ratio]),
-                goal=None if goal is None else number_in(row[goal]),
+                goal=number_in(goal_text) if goal_text else None,
+                at_least=any(sign in goal_text for sign in ("≥", ">")),
             )
         )
     return bars
@@ -163,7 +174,8 @@ def draw(table: Table, bars: list[Bar], path: Path) -> None:
     values = [bar.ratio for bar in reversed(bars)]
     positions = range(len(bars))
 
-    axes.barh(positions, values, color="#3f7fbf", height=0.6)
+    colours = ["#d9822b" if bar.missed else "#3f7fbf" for bar in reversed(bars)]
+    axes.barh(positions, values, color=colours, height=0.6)
     axes.set_yticks(list(positions), labels=labels, fontsize=9)
     axes.axvline(1.0, color="#555555", linewidth=1, linestyle="--")
     for position, bar in zip(positions, reversed(bars), strict=True):
@@ -178,7 +190,9 @@ def draw(table: Table, bars: list[Bar], path: Path) -> None:
 
     # Room on the right for the longest annotation.
     axes.set_xlim(0, max([*values, *(b.goal or 0 for b in bars)]) * 1.45)
-    axes.set_xlabel("ratio (1.0 = the row it is compared with; red: goal)")
+    axes.set_xlabel(
+        "ratio (1.0 = the row it is compared with; red: goal; orange: missed)"
+    )
     axes.set_title(table.title, fontsize=11)
     axes.spines[["top", "right"]].set_visible(False)
     if table.note:

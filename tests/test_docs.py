@@ -401,8 +401,27 @@ def test_charts_bars_of_takes_ratios_and_goals_and_notes_the_rest() -> None:
         ("bigopool", 1.0, None),
         ("ThreadPoolExecutor", 2.5, 2.0),
     ]
+    assert [bar.missed for bar in bars] == [False, False]  # 2.5 meets "≥ 2×"
     assert bars[1].text == "2.50× bigopool"
     assert table.skipped == ["joblib", "short row"]
+
+
+def test_charts_bar_missed_reads_the_direction_of_the_goal() -> None:
+    charts = _charts()
+    table = charts.parse_tables(
+        "| row | ratio | goal |\n|---|---|---|\n"
+        "| over a ceiling | 2.7× | ≤ 1.5× |\n| under a ceiling | 1.2× | <= 1.5 |\n"
+        "| under a floor | 1.5× | ≥ 2× |\n| no goal | 9× | |\n"
+    )[0]
+
+    missed = {bar.label: bar.missed for bar in charts.bars_of(table)}
+
+    assert missed == {
+        "over a ceiling": True,
+        "under a ceiling": False,
+        "under a floor": True,
+        "no goal": False,
+    }
 
 
 def test_charts_bars_of_rejects_a_table_without_ratio() -> None:
