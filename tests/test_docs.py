@@ -215,8 +215,13 @@ def test_blocks_of_reads_markers_and_nested_fences(tmp_path: Path) -> None:
 def test_docs_reference_documents_every_public_name() -> None:
     text = (DOCS / "reference.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^::: bigopool\.(\w+)\s*$", text, re.MULTILINE))
+    missing = sorted(set(bigopool.__all__) - documented)
+    stale = sorted(documented - set(bigopool.__all__))
 
-    assert documented == set(bigopool.__all__)
+    assert missing == [], "add to docs/reference.md: " + ", ".join(
+        f"::: bigopool.{name}" for name in missing
+    )
+    assert stale == [], f"docs/reference.md documents names not exported: {stale}"
 
 
 # The built site.
