@@ -1,0 +1,285 @@
+"""Core benchmarks: the Go original's EchoJob benchmark, I/O-bound jobs, memory.
+
+Every figure is compared, in the same run, with a plain serial loop and with
+``concurrent.futures.ThreadPoolExecutor`` doing the same work, because on a
+shared machine absolute times drift from one minute to the next while ratios
+measured side by side hold. Each timing is the best of a few repeats.
+
+    python benchmarks/bench_core.py            # about a minute
+    python benchmarks/bench_core.py --quick    # a few seconds
+
+Prints a Markdown table and writes it to ``benchmarks/results/core.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from bigopool import Dispatcher
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+#: (workers, queue_size) of the Go original's benchmarks, plus 1/1.
+CONFIGS = ((1, 1), (5, 1000), (10, 100), (20, 200), (20, 10000), (100, 10000))
+
+
+class EchoJob:
+    """The Go original's benchmark job: does nothing but return a string."""
+
+    __slots__ = ()
+
+    def execute(self) -> str:
+        return "hello"
+
+
+class SleepJob:
+    """An I/O-bound job: waits 1 ms, as a short network call would."""
+
+    __slots__ = ()
+
+    def execute(self) -> None:
+        time.sleep(0.001)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    echo_jobs: int
+    repeats: int
+    sleep_jobs: int
+    sleep_workers: int
+    memory_jobs: int
+
+
+FULL = Sizes(
+    echo_jobs=50_000,
+    repeats=5,
+    sleep_jobs=20_000,
+    sleep_workers=100,
+    memory_jobs=1_000_000,
+)
+QUICK = Sizes(
+    echo_jobs=10_000,
+    repeats=3,
+    sleep_jobs=5_000,
+    sleep_workers=100,
+    memory_jobs=100_000,
+)
+
+
+# The contenders. Each returns the seconds it took.
+
+
+def run_serial(job_class: type, jobs: int) -> float:
+    job = job_class()
+    results = []
+    append = results.append
+    started = time.perf_counter()
+    for _ in range(jobs):
+        append(job.execute())
+    return time.perf_counter() - started
+
+
+def run_bigopool(job_class: type, jobs: int, workers: int, queue_size: int) -> float:
+    job = job_class()
+    started = time.perf_counter()
+    pool: Dispatcher[object] = Dispatcher(workers, queue_size)
+    pool.run()
+    enqueue = pool.enqueue
+    for _ in range(jobs):
+        enqueue(job)
+    results, errors = pool.wait()
+    elapsed = time.perf_counter() - started
+    assert len(results) == jobs and not errors, "bigopool lost jobs"
+    return elapsed
+
+
+def run_executor(job_class: type, jobs: int, workers: int) -> float:
+    job = job_class()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as executor:
+        submit = executor.submit
+        futures = [submit(job.execute) for _ in range(jobs)]
+        results = [future.result() for future in futures]
+    elapsed = time.perf_counter() - started
+    assert len(results) == jobs, "the executor lost jobs"
+    return elapsed
+
+
+def best_of(repeats: int, measure: Callable[[], float]) -> float:
+    """The fastest of ``repeats`` runs: the one least disturbed by others."""
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        times.append(measure())
+    return min(times)
+
+
+# The three benchmarks.
+
+
+def echo_table(sizes: Sizes) -> list[str]:
+    n = sizes.echo_jobs
+    rows = [
+        f"EchoJob x {n:,}, enqueued one at a time, then `wait()`; best of "
+        f"{sizes.repeats}. Serial = `results.append(job.execute())` in a loop; "
+        "executor = `ThreadPoolExecutor(workers)`, `submit` each then "
+        "`result()` each.",
+        "",
+        "| workers / queue | bigopool ns/job | serial ns/job | executor ns/job "
+        "| bigopool / serial | executor / bigopool |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for workers, queue_size in CONFIGS:
+        # The serial loop is short and easily disturbed: give it more tries.
+        serial = best_of(3 * sizes.repeats, lambda: run_serial(EchoJob, n))
+        pool = best_of(
+            sizes.repeats,
+            lambda w=workers, q=queue_size: run_bigopool(EchoJob, n, w, q),
+        )
+        executor = best_of(
+            max(2, sizes.repeats - 2), lambda w=workers: run_executor(EchoJob, n, w)
+        )
+        rows.append(
+            f"| {workers} / {queue_size} | {pool / n * 1e9:,.0f} "
+            f"| {serial / n * 1e9:,.0f} | {executor / n * 1e9:,.0f} "
+            f"| {pool / serial:.1f}x | {executor / pool:.1f}x |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def sleep_table(sizes: Sizes) -> list[str]:
+    n, workers = sizes.sleep_jobs, sizes.sleep_workers
+    per_thread = n // workers
+    repeats = max(2, sizes.repeats - 2)
+    one_thread = best_of(repeats, lambda: run_serial(SleepJob, per_thread))
+    pool = best_of(repeats, lambda: run_bigopool(SleepJob, n, workers, 1000))
+    executor = best_of(repeats, lambda: run_executor(SleepJob, n, workers))
+    rows = [
+        f"{n:,} jobs sleeping 1 ms on {workers} workers (queue 1000); best of "
+        f"{repeats}. The floor is one thread doing its share: {per_thread} "
+        "sleeps in a row.",
+        "",
+        "| contender | seconds | jobs/s | vs the floor |",
+        "|---|---:|---:|---:|",
+        f"| one thread, {per_thread} sleeps (floor) | {one_thread:.3f} "
+        f"| {per_thread / one_thread:,.0f} | 1.0x |",
+        f"| bigopool | {pool:.3f} | {n / pool:,.0f} | {pool / one_thread:.2f}x |",
+        f"| ThreadPoolExecutor | {executor:.3f} | {n / executor:,.0f} "
+        f"| {executor / one_thread:.2f}x |",
+        "",
+        f"bigopool's throughput is {executor / pool:.1f}x the executor's.",
+    ]
+    print("\n".join(rows[2:]), flush=True)
+    return rows
+
+
+def memory_table(sizes: Sizes) -> list[str]:
+    n = sizes.memory_jobs
+    pool = _measure_in_child("bigopool", n)
+    executor = _measure_in_child("executor", n)
+    rows = [
+        f"{n:,} EchoJobs, each contender in a fresh process; growth of peak RSS "
+        "(`ru_maxrss`) from just before the first job to after the last "
+        "result. Results are kept by both.",
+        "",
+        "| contender | peak RSS growth | seconds |",
+        "|---|---:|---:|",
+        f"| bigopool, 4 workers, queue 1000, `wait()` | {pool['grown_mb']:.1f} MB "
+        f"| {pool['seconds']:.2f} |",
+        f"| ThreadPoolExecutor(4), `submit` all, then `result()` "
+        f"| {executor['grown_mb']:.1f} MB | {executor['seconds']:.2f} |",
+    ]
+    print("\n".join(rows[2:]), flush=True)
+    return rows
+
+
+def _measure_in_child(contender: str, jobs: int) -> dict[str, float]:
+    # A fresh interpreter, so the peak is not one left by an earlier test.
+    output = subprocess.run(
+        [sys.executable, __file__, "--memory-child", contender, str(jobs)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return dict(json.loads(output))
+
+
+def memory_child(contender: str, jobs: int) -> None:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    if contender == "bigopool":
+        pool: Dispatcher[str] = Dispatcher(4, 1000)
+        pool.run()
+        for _ in range(jobs):
+            pool.enqueue(EchoJob())
+        results, _ = pool.wait()
+    else:
+        with ThreadPoolExecutor(4) as executor:
+            futures = [executor.submit(EchoJob().execute) for _ in range(jobs)]
+            results = [future.result() for future in futures]
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    assert len(results) == jobs
+    # Linux reports kilobytes, macOS bytes.
+    unit = 1 if sys.platform == "darwin" else 1024
+    grown = (after - before) * unit / 2**20
+    print(json.dumps({"grown_mb": grown, "seconds": seconds}))
+
+
+def machine() -> str:
+    return (
+        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), "
+        f"Python {platform.python_version()} on {platform.system()} "
+        f"{platform.machine()}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short run")
+    parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child[0], int(args.memory_child[1]))
+        return
+
+    sizes = QUICK if args.quick else FULL
+    command = "python benchmarks/bench_core.py" + (" --quick" if args.quick else "")
+    sections = [
+        "## Core: per-job overhead (the Go original's benchmark)",
+        "",
+        *echo_table(sizes),
+        "",
+        "## Core: I/O-bound jobs",
+        "",
+        *sleep_table(sizes),
+        "",
+        "## Core: memory",
+        "",
+        *memory_table(sizes),
+        "",
+        f"Reproduce with `{command}`; measured on {machine()}.",
+    ]
+    text = "\n".join(sections) + "\n"
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "core.md").write_text(text)
+    print()
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
