@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import sys
 from typing import TextIO
 
@@ -23,23 +24,33 @@ show. A sample of the pages is then fetched again one at a time, and the
 pool's time is compared with that sequential loop."""
 
 
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
 def _positive_int(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
 
 def _non_negative_int(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
 
 
 def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < math.inf:
         raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
     return value
 
@@ -55,33 +66,65 @@ def add_demo_parser(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
-    add("--pages", type=_positive_int, default=_DEFAULTS.pages, metavar="N",
+    add(
+        "--pages",
+        type=_positive_int,
+        default=_DEFAULTS.pages,
+        metavar="N",
         help="how many pages the site serves and the pool fetches "
-             "(default: %(default)s)")
-    add("--workers", type=_positive_int, default=_DEFAULTS.workers, metavar="N",
-        help="fetches running at once (default: %(default)s)")
-    add("--queue-size", type=_positive_int, default=_DEFAULTS.queue_size,
+        "(default: %(default)s)",
+    )
+    add(
+        "--workers",
+        type=_positive_int,
+        default=_DEFAULTS.workers,
+        metavar="N",
+        help="fetches running at once (default: %(default)s)",
+    )
+    add(
+        "--queue-size",
+        type=_positive_int,
+        default=_DEFAULTS.queue_size,
         metavar="N",
         help="jobs that may wait for a worker before enqueue() blocks "
-             "(default: %(default)s)")
-    add("--seed", type=int, default=_DEFAULTS.seed,
-        help="draws each page's latency, size and failure "
-             "(default: %(default)s)")
-    add("--timeout", type=_positive_float, default=_DEFAULTS.timeout,
+        "(default: %(default)s)",
+    )
+    add(
+        "--seed",
+        type=_whole_number,
+        default=_DEFAULTS.seed,
+        help="draws each page's latency, size and failure (default: %(default)s)",
+    )
+    add(
+        "--timeout",
+        type=_positive_float,
+        default=_DEFAULTS.timeout,
         metavar="SECONDS",
-        help="give up on a page after this long (default: %(default)s)")
-    add("--sequential-sample", type=_non_negative_int,
-        default=_DEFAULTS.sequential_sample, metavar="N",
+        help="give up on a page after this long (default: %(default)s)",
+    )
+    add(
+        "--sequential-sample",
+        type=_non_negative_int,
+        default=_DEFAULTS.sequential_sample,
+        metavar="N",
         help="pages fetched one at a time to measure the speed-up; the time "
-             "for all pages is extrapolated from them unless N >= --pages; "
-             "0 skips the comparison (default: %(default)s)")
+        "for all pages is extrapolated from them unless N >= --pages; "
+        "0 skips the comparison (default: %(default)s)",
+    )
     shown = parser.add_mutually_exclusive_group()
-    shown.add_argument("--progress", dest="progress", action="store_true",
-                       default=None,
-                       help="draw progress bars on stderr even when stdout "
-                            "is not a terminal")
-    shown.add_argument("--no-progress", dest="progress", action="store_false",
-                       help="never draw progress bars")
+    shown.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="draw progress bars on stderr even when stdout is not a terminal",
+    )
+    shown.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="never draw progress bars",
+    )
     parser.set_defaults(run=run_from_args)
     return parser
 
@@ -124,8 +167,7 @@ def format_summary(report: DemoReport) -> str:
         f"{settings.workers} workers (queue size {settings.queue_size}, "
         f"seed {settings.seed})",
         "",
-        f"  fetched  {report.fetched:>6} pages  "
-        f"({report.fetched_bytes / 1e6:.1f} MB)",
+        f"  fetched  {report.fetched:>6} pages  ({report.fetched_bytes / 1e6:.1f} MB)",
         f"  failed   {report.failed:>6} pages",
     ]
     lines += [

@@ -87,5 +87,3 @@ class ScrapeJob:
         if isinstance(reason, OSError) and reason.strerror:
             return reason.strerror
         return str(reason) or type(reason).__name__
-
-

@@ -20,8 +20,19 @@ __all__ = ["DemoSite", "PagePlan", "plan_pages"]
 OK, ERROR, MISSING, SLOW = "ok", "error", "missing", "slow"
 
 _WORDS = (
-    "worker", "pool", "queue", "backpressure", "job", "result", "error",
-    "thread", "dispatcher", "latency", "throughput", "enqueue", "wait",
+    "worker",
+    "pool",
+    "queue",
+    "backpressure",
+    "job",
+    "result",
+    "error",
+    "thread",
+    "dispatcher",
+    "latency",
+    "throughput",
+    "enqueue",
+    "wait",
 )
 
 
