@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from bigopool import Dispatcher
@@ -83,7 +84,7 @@ QUICK = Sizes(
 
 def run_serial(job_class: type, jobs: int) -> float:
     job = job_class()
-    results = []
+    results: list[object] = []
     append = results.append
     started = time.perf_counter()
     for _ in range(jobs):
@@ -145,11 +146,10 @@ def echo_table(sizes: Sizes) -> list[str]:
         # The serial loop is short and easily disturbed: give it more tries.
         serial = best_of(3 * sizes.repeats, lambda: run_serial(EchoJob, n))
         pool = best_of(
-            sizes.repeats,
-            lambda w=workers, q=queue_size: run_bigopool(EchoJob, n, w, q),
+            sizes.repeats, partial(run_bigopool, EchoJob, n, workers, queue_size)
         )
         executor = best_of(
-            max(2, sizes.repeats - 2), lambda w=workers: run_executor(EchoJob, n, w)
+            max(2, sizes.repeats - 2), partial(run_executor, EchoJob, n, workers)
         )
         rows.append(
             f"| {workers} / {queue_size} | {pool / n * 1e9:,.0f} "
