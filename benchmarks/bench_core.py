@@ -219,12 +219,13 @@ def memory_table(sizes: Sizes) -> list[str]:
         "(`ru_maxrss`) from just before the first job to after the last "
         "result. Results are kept by both.",
         "",
-        "| contender | peak RSS growth | seconds |",
-        "|---|---:|---:|",
+        "| contender | peak RSS growth | RSS growth at the end | seconds |",
+        "|---|---:|---:|---:|",
         f"| bigopool, 4 workers, queue 1000, `wait()` | {pool['grown_mb']:.1f} MB "
-        f"| {pool['seconds']:.2f} |",
+        f"| {pool['held_mb']:.1f} MB | {pool['seconds']:.2f} |",
         f"| ThreadPoolExecutor(4), `submit` all, then `result()` "
-        f"| {executor['grown_mb']:.1f} MB | {executor['seconds']:.2f} |",
+        f"| {executor['grown_mb']:.1f} MB | {executor['held_mb']:.1f} MB "
+        f"| {executor['seconds']:.2f} |",
         "",
         f"Goal: bigopool grows peak RSS by at most 64 MB, {pool['grown_mb']:.1f} "
         f"MB ({_verdict(pool['grown_mb'] <= 64)}); of that, the list of "
@@ -245,8 +246,19 @@ def _measure_in_child(contender: str, jobs: int) -> dict[str, float]:
     return dict(json.loads(output))
 
 
+def _current_rss_mb() -> float:
+    # Linux only; the peak from getrusage is the figure the goal is about,
+    # this one shows what is still held once the last result is in.
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def memory_child(contender: str, jobs: int) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_before = _current_rss_mb()
     started = time.perf_counter()
     if contender == "bigopool":
         pool: Dispatcher[str] = Dispatcher(4, 1000)
@@ -260,12 +272,17 @@ def memory_child(contender: str, jobs: int) -> None:
             results = [future.result() for future in futures]
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_after = _current_rss_mb()
 
     assert len(results) == jobs
     # Linux reports kilobytes, macOS bytes.
     unit = 1 if sys.platform == "darwin" else 1024
     grown = (after - before) * unit / 2**20
-    print(json.dumps({"grown_mb": grown, "seconds": seconds}))
+    print(
+        json.dumps(
+            {"grown_mb": grown, "held_mb": rss_after - rss_before, "seconds": seconds}
+        )
+    )
 
 
 def machine() -> str:
