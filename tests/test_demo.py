@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -163,6 +164,9 @@ def test_run_demo_accounts_for_every_page() -> None:
     assert report.failures == dict(expected)
     assert report.fetched == SMALL.pages - sum(expected.values())
     assert report.fetched_bytes > 2_000 * report.fetched
+    assert len(report.fetch_times) == report.fetched
+    assert list(report.fetch_times) == sorted(report.fetch_times)
+    assert report.fetch_times[0] >= 0.020
     assert report.sample_size == 4
     assert not report.sample_is_whole
     assert report.speedup is not None and report.speedup > 0
@@ -268,6 +272,26 @@ def test_cli_progress_forces_bars_when_stdout_is_a_pipe() -> None:
     assert finished.returncode == 0, finished.stderr
     assert "10/10" in finished.stderr
     assert "pool" in finished.stderr
+
+
+def test_cli_ctrl_c_stops_the_demo_quietly_with_status_130() -> None:
+    # Slow pages keep the pool busy for the whole timeout, so the interrupt
+    # lands while the demo waits for them.
+    command = [sys.executable, "-m", "bigopool", "demo", "--pages", "200"]
+    command += ["--timeout", "2", "--progress"]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stderr is not None
+        # tqdm draws the empty bar before the first job is enqueued.
+        assert process.stderr.read(5)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+
+    assert process.returncode == 130
+    assert "bigopool demo: interrupted" in err
+    assert "Traceback" not in err
+    assert out == ""
 
 
 def test_cli_progress_without_tqdm_fails_clearly() -> None:

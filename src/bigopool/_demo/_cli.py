@@ -133,7 +133,8 @@ def run_from_args(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Run the demo as the parsed ``args`` say; print its summary on ``out``.
 
     Returns the exit status: 0 once the summary is printed (failed pages are
-    part of the demo), 1 if a progress bar was forced without tqdm.
+    part of the demo), 1 if a progress bar was forced without tqdm, 130 on
+    Ctrl-C.
     """
     out = sys.stdout if out is None else out
     settings = DemoSettings(
@@ -153,6 +154,11 @@ def run_from_args(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except ProgressUnavailable as error:
         print(f"bigopool demo: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # The pool has already cancelled what had not started and the site
+        # has shut down; a traceback would add nothing.
+        print("bigopool demo: interrupted", file=sys.stderr)
+        return 130
 
     out.write(format_summary(report))
     out.flush()
@@ -167,7 +173,8 @@ def format_summary(report: DemoReport) -> str:
         f"{settings.workers} workers (queue size {settings.queue_size}, "
         f"seed {settings.seed})",
         "",
-        f"  fetched  {report.fetched:>6} pages  ({report.fetched_bytes / 1e6:.1f} MB)",
+        f"  fetched  {report.fetched:>6} pages  ({report.fetched_bytes / 1e6:.1f} MB"
+        f"{_fetch_times(report.fetch_times)})",
         f"  failed   {report.failed:>6} pages",
     ]
     lines += [
@@ -180,6 +187,13 @@ def format_summary(report: DemoReport) -> str:
     ]
     lines += _comparison(report)
     return "\n".join(lines) + "\n"
+
+
+def _fetch_times(times: tuple[float, ...]) -> str:
+    if not times:
+        return ""
+    median = times[len(times) // 2] * 1000
+    return f", {median:.0f} ms median fetch, {times[-1] * 1000:.0f} ms slowest"
 
 
 def _comparison(report: DemoReport) -> list[str]:

@@ -38,7 +38,8 @@ class DemoReport:
     """What one run of the demo measured.
 
     ``failures`` maps each reason to how many pages failed for it, most
-    common first. ``sample_size`` pages were also fetched one after another,
+    common first; ``fetch_times`` are the seconds each fetched page took,
+    shortest first. ``sample_size`` pages were also fetched one after another,
     in ``sample_elapsed`` seconds, to compare against the pool.
     """
 
@@ -46,6 +47,7 @@ class DemoReport:
     base_url: str
     fetched: int
     fetched_bytes: int
+    fetch_times: tuple[float, ...]
     failures: dict[str, int]
     elapsed: float
     sample_size: int
@@ -137,6 +139,7 @@ def run_demo(
         base_url=site.base_url,
         fetched=len(pages),
         fetched_bytes=sum(page.bytes for page in pages),
+        fetch_times=tuple(sorted(page.elapsed for page in pages)),
         failures=dict(reasons.most_common()),
         elapsed=elapsed,
         sample_size=len(sample),
