@@ -8,7 +8,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, Self, TextIO
 
 from .._dispatcher import Dispatcher
 from ._scraper import FetchFailed, Page, ScrapeJob
@@ -104,22 +104,20 @@ def run_demo(
     )
 
     with DemoSite(plans) as site:
-        ticker = _Ticker(tqdm, settings.pages, "pool", stream)
-        jobs = [ScrapeJob(url, settings.timeout, ticker.tick) for url in site.urls]
+        with _Ticker(tqdm, settings.pages, "pool", stream) as ticker:
+            jobs = [ScrapeJob(url, settings.timeout, ticker.tick) for url in site.urls]
 
-        started = time.perf_counter()
-        pool: Dispatcher[Page] = Dispatcher(settings.workers, settings.queue_size)
-        pool.run()
-        for job in jobs:
-            pool.enqueue(job)
-        pages, errors = pool.wait()
-        elapsed = time.perf_counter() - started
-        ticker.close()
+            started = time.perf_counter()
+            pool: Dispatcher[Page] = Dispatcher(settings.workers, settings.queue_size)
+            pool.run()
+            for job in jobs:
+                pool.enqueue(job)
+            pages, errors = pool.wait()
+            elapsed = time.perf_counter() - started
 
         sample = _every_nth(site.urls, settings.sequential_sample)
-        sample_elapsed = _fetch_one_by_one(
-            sample, settings.timeout, _Ticker(tqdm, len(sample), "sequential", stream)
-        )
+        with _Ticker(tqdm, len(sample), "sequential", stream) as ticker:
+            sample_elapsed = _fetch_one_by_one(sample, settings.timeout, ticker)
 
     reasons: Counter[str] = Counter()
     for error in errors:
@@ -164,9 +162,7 @@ def _fetch_one_by_one(urls: list[str], timeout: float, ticker: _Ticker) -> float
         # Failures cost time too, so they stay in the sample.
         with contextlib.suppress(FetchFailed):
             ScrapeJob(url, timeout, ticker.tick).execute()
-    elapsed = time.perf_counter() - started
-    ticker.close()
-    return elapsed
+    return time.perf_counter() - started
 
 
 class _Ticker:
@@ -195,7 +191,10 @@ class _Ticker:
                 self._bar.set_postfix_str(f"failed {self._failed}", refresh=False)
             self._bar.update(1)
 
-    def close(self) -> None:
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
         if self._bar is not None:
             self._bar.close()
 
