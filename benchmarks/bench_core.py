@@ -134,7 +134,8 @@ def echo_table(sizes: Sizes) -> list[str]:
     n = sizes.echo_jobs
     rows = [
         f"EchoJob x {n:,}, enqueued one at a time, then `wait()`; best of "
-        f"{sizes.repeats} (serial: {3 * sizes.repeats}, executor: 3). Serial = `results.append(job.execute())` in a loop; "
+        f"{sizes.repeats} (serial: {3 * sizes.repeats}, executor: 3). "
+        "Serial = `results.append(job.execute())` in a loop; "
         "executor = `ThreadPoolExecutor(workers)`, `submit` each then "
         "`result()` each.",
         "",
