@@ -9,8 +9,10 @@ from __future__ import annotations
 import io
 import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -154,6 +156,27 @@ def test_scrape_job_fails_clearly_when_nothing_listens() -> None:
 
     with pytest.raises(FetchFailed, match=r"^http://127\.0\.0\.1:\d+/page/0: "):
         ScrapeJob(url, PATIENT).execute()
+
+
+def test_scrape_job_reports_an_answer_cut_short() -> None:
+    # A raw socket server promising 100 bytes and sending 5.
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def answer_badly() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\nshort")
+
+    server = threading.Thread(target=answer_badly, daemon=True)
+    server.start()
+    try:
+        with pytest.raises(FetchFailed, match=r"/cut: IncompleteRead$"):
+            ScrapeJob(f"http://127.0.0.1:{port}/cut", PATIENT).execute()
+    finally:
+        server.join(timeout=10)
+        listener.close()
 
 
 # The run.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import time
 import urllib.error
 import urllib.request
@@ -49,9 +50,13 @@ class ScrapeJob:
     def execute(self) -> Page:
         """Return the fetched :class:`Page`.
 
+        Costs one connection and one thread blocked on it for up to
+        ``timeout`` seconds per read.
+
         Raises:
-            FetchFailed: the server answered with an error status, the
-                connection failed, or no answer came within ``timeout``.
+            FetchFailed: the server answered with an error status or a
+                malformed answer, the connection failed, or no answer came
+                within ``timeout``.
         """
         ok = False
         try:
@@ -76,6 +81,9 @@ class ScrapeJob:
             raise FetchFailed(self.url, self._describe(error.reason)) from error
         except OSError as error:
             raise FetchFailed(self.url, self._describe(error)) from error
+        except http.client.HTTPException as error:
+            # A malformed or cut-short answer, such as IncompleteRead.
+            raise FetchFailed(self.url, type(error).__name__) from error
 
         return Page(self.url, status, len(body), time.perf_counter() - started)
 
