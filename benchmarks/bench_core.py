@@ -64,8 +64,8 @@ class Sizes:
 
 
 FULL = Sizes(
-    echo_jobs=50_000,
-    repeats=7,
+    echo_jobs=30_000,
+    repeats=5,
     sleep_jobs=20_000,
     sleep_workers=100,
     memory_jobs=1_000_000,
@@ -118,13 +118,21 @@ def run_executor(job_class: type, jobs: int, workers: int) -> float:
     return elapsed
 
 
-def best_of(repeats: int, measure: Callable[[], float]) -> float:
-    """The fastest of ``repeats`` runs: the one least disturbed by others."""
-    times = []
+def best_of_each(
+    repeats: int, measures: dict[str, Callable[[], float]]
+) -> dict[str, float]:
+    """The fastest of ``repeats`` runs of each measure: the run least
+    disturbed by other processes.
+
+    The measures take turns, round after round, and each gets the same
+    number of tries, so none is favoured by a quiet spell of the machine.
+    """
+    best = dict.fromkeys(measures, float("inf"))
     for _ in range(repeats):
-        gc.collect()
-        times.append(measure())
-    return min(times)
+        for name, measure in measures.items():
+            gc.collect()
+            best[name] = min(best[name], measure())
+    return best
 
 
 # The three benchmarks.
@@ -134,7 +142,7 @@ def echo_table(sizes: Sizes) -> list[str]:
     n = sizes.echo_jobs
     rows = [
         f"EchoJob x {n:,}, enqueued one at a time, then `wait()`; best of "
-        f"{sizes.repeats} (serial: {3 * sizes.repeats}, executor: 3). "
+        f"{sizes.repeats} tries each, taken in turns. "
         "Serial = `results.append(job.execute())` in a loop; "
         "executor = `ThreadPoolExecutor(workers)`, `submit` each then "
         "`result()` each.",
@@ -145,14 +153,15 @@ def echo_table(sizes: Sizes) -> list[str]:
     ]
     ratios = {}
     for workers, queue_size in CONFIGS:
-        # The serial loop is short and easily disturbed: give it more tries.
-        serial = best_of(3 * sizes.repeats, lambda: run_serial(EchoJob, n))
-        pool = best_of(
-            sizes.repeats, partial(run_bigopool, EchoJob, n, workers, queue_size)
+        best = best_of_each(
+            sizes.repeats,
+            {
+                "serial": partial(run_serial, EchoJob, n),
+                "pool": partial(run_bigopool, EchoJob, n, workers, queue_size),
+                "executor": partial(run_executor, EchoJob, n, workers),
+            },
         )
-        # The executor takes 20-50x longer per run: fewer tries keep the
-        # whole benchmark short.
-        executor = best_of(3, partial(run_executor, EchoJob, n, workers))
+        serial, pool, executor = best["serial"], best["pool"], best["executor"]
         rows.append(
             f"| {workers} / {queue_size} | {pool / n * 1e9:,.0f} "
             f"| {serial / n * 1e9:,.0f} | {executor / n * 1e9:,.0f} "
@@ -186,10 +195,16 @@ def _verdict(met: bool) -> str:
 def sleep_table(sizes: Sizes) -> list[str]:
     n, workers = sizes.sleep_jobs, sizes.sleep_workers
     per_thread = n // workers
-    repeats = max(2, sizes.repeats - 2)
-    one_thread = best_of(repeats, lambda: run_serial(SleepJob, per_thread))
-    pool = best_of(repeats, lambda: run_bigopool(SleepJob, n, workers, 1000))
-    executor = best_of(repeats, lambda: run_executor(SleepJob, n, workers))
+    repeats = sizes.repeats
+    best = best_of_each(
+        repeats,
+        {
+            "floor": partial(run_serial, SleepJob, per_thread),
+            "pool": partial(run_bigopool, SleepJob, n, workers, 1000),
+            "executor": partial(run_executor, SleepJob, n, workers),
+        },
+    )
+    one_thread, pool, executor = best["floor"], best["pool"], best["executor"]
     rows = [
         f"{n:,} jobs sleeping 1 ms on {workers} workers (queue 1000); best of "
         f"{repeats}. The floor is one thread doing its share: {per_thread} "
