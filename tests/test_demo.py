@@ -223,6 +223,24 @@ def test_run_demo_measures_instead_of_extrapolating_for_a_whole_sample() -> None
     assert "extrapolated" not in format_summary(report)
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"pages": 0}, r"^pages must be at least 1, got 0$"),
+        ({"workers": -1}, r"^workers must be at least 1, got -1$"),
+        ({"queue_size": 0}, r"^queue_size must be at least 1, got 0$"),
+        ({"sequential_sample": -2}, r"^sequential_sample must be 0 or more"),
+        ({"timeout": 0}, r"^timeout must be a positive number of seconds, got 0$"),
+        ({"timeout": float("nan")}, r"^timeout must be a positive number"),
+    ],
+)
+def test_demo_settings_refuse_bad_values(
+    change: dict[str, float], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        replace(SMALL, **change)
+
+
 def test_format_summary_without_a_sample_says_it_was_skipped() -> None:
     settings = DemoSettings(
         pages=5, workers=2, queue_size=1, seed=2, timeout=TIMEOUT, sequential_sample=0

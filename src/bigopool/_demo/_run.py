@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 import threading
 import time
 from collections import Counter
@@ -23,7 +24,13 @@ class ProgressUnavailable(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class DemoSettings:
-    """What the demo scrapes and how; see ``bigopool demo --help``."""
+    """What the demo scrapes and how; see ``bigopool demo --help``.
+
+    Raises:
+        ValueError: a count is below its minimum (1, or 0 for
+            ``sequential_sample``) or ``timeout`` is not a positive number
+            of seconds.
+    """
 
     pages: int = 300
     workers: int = 20
@@ -31,6 +38,21 @@ class DemoSettings:
     seed: int = 2024
     timeout: float = 0.5
     sequential_sample: int = 30
+
+    def __post_init__(self) -> None:
+        for name in ("pages", "workers", "queue_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(
+                    f"{name} must be at least 1, got {getattr(self, name)}"
+                )
+        if self.sequential_sample < 0:
+            raise ValueError(
+                f"sequential_sample must be 0 or more, got {self.sequential_sample}"
+            )
+        if not 0 < self.timeout < math.inf:
+            raise ValueError(
+                f"timeout must be a positive number of seconds, got {self.timeout}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
