@@ -5,8 +5,9 @@ Every figure is compared, in the same run, with a plain serial loop and with
 shared machine absolute times drift from one minute to the next while ratios
 measured side by side hold. Each timing is the best of a few repeats.
 
-    python benchmarks/bench_core.py            # about a minute
-    python benchmarks/bench_core.py --quick    # a few seconds
+    python benchmarks/bench_core.py            # 1-2 minutes, most of it
+                                               # the executor's million futures
+    python benchmarks/bench_core.py --quick    # about 15 seconds
 
 Prints a Markdown table and writes it to ``benchmarks/results/core.md``.
 """
@@ -102,7 +103,8 @@ def run_bigopool(job_class: type, jobs: int, workers: int, queue_size: int) -> f
         enqueue(job)
     results, errors = pool.wait()
     elapsed = time.perf_counter() - started
-    assert len(results) == jobs and not errors, "bigopool lost jobs"
+    if len(results) != jobs or errors:
+        raise RuntimeError(f"bigopool: {len(results)} results, {errors!r}")
     return elapsed
 
 
@@ -114,7 +116,8 @@ def run_executor(job_class: type, jobs: int, workers: int) -> float:
         futures = [submit(job.execute) for _ in range(jobs)]
         results = [future.result() for future in futures]
     elapsed = time.perf_counter() - started
-    assert len(results) == jobs, "the executor lost jobs"
+    if len(results) != jobs:
+        raise RuntimeError(f"the executor returned {len(results)} results")
     return elapsed
 
 
@@ -311,7 +314,8 @@ def memory_child(contender: str, jobs: int) -> None:
     peak_after = peak_rss_mb()
     held_after = _status_mb("VmRSS")
 
-    assert len(results) == jobs
+    if len(results) != jobs:
+        raise RuntimeError(f"{contender}: {len(results)} results of {jobs}")
     held = (
         float("nan")
         if held_before is None or held_after is None
