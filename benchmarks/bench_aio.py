@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -172,21 +171,25 @@ def main() -> None:
         ("aiometer.run_on_each", aiometer_run, "asyncio"),
         ("anyio task group + CapacityLimiter", anyio_limiter, "asyncio"),
     ]
-    rows.append(("floor: 100 coroutines looping", f"{floor_time:.3f} s", "1.00×"))
+    rows.append(("floor: 100 coroutines looping", f"{floor_time:.3f} s", "1.00x"))
     times = {}
     for name, fn, loop in contenders:
         seconds = best_time(fn, n, repeats, loop)
         times[name] = seconds
-        rows.append((name, f"{seconds:.3f} s", f"{seconds / floor_time:.2f}×"))
+        rows.append((name, f"{seconds:.3f} s", f"{seconds / floor_time:.2f}x"))
 
     uv_floor = best_time(floor, n, repeats, "uvloop")
     uv_pool = best_time(bigopool_dispatcher, n, repeats, "uvloop")
-    rows.append(("floor on uvloop", f"{uv_floor:.3f} s", f"{uv_floor / floor_time:.2f}×"))
-    rows.append((
-        "bigopool.aio.Dispatcher on uvloop",
-        f"{uv_pool:.3f} s",
-        f"{uv_pool / floor_time:.2f}× ({uv_pool / uv_floor:.2f}× uvloop floor)",
-    ))
+    rows.append(
+        ("floor on uvloop", f"{uv_floor:.3f} s", f"{uv_floor / floor_time:.2f}x")
+    )
+    rows.append(
+        (
+            "bigopool.aio.Dispatcher on uvloop",
+            f"{uv_pool:.3f} s",
+            f"{uv_pool / floor_time:.2f}x ({uv_pool / uv_floor:.2f}x uvloop floor)",
+        )
+    )
 
     sleepy = best_time(bigopool_sleepy, 10_000, repeats)
     memory_n = 1_000_000
@@ -208,7 +211,7 @@ def main() -> None:
         "|---|---|---|",
         *(f"| {name} | {t} | {r} |" for name, t, r in rows),
         "",
-        f"bigopool.aio.Dispatcher is {gather_ratio:.1f}× faster than"
+        f"bigopool.aio.Dispatcher is {gather_ratio:.1f}x faster than"
         " asyncio.gather over a Semaphore(100).",
         "",
         "## Other goals",
@@ -216,7 +219,7 @@ def main() -> None:
         "| measurement | result | goal |",
         "|---|---|---|",
         f"| 10,000 jobs of `await asyncio.sleep(0.01)`, 1,000 at a time |"
-        f" {sleepy:.3f} s ({sleepy / 0.1:.2f}× the 0.1 s ideal) | ≤ 1.3× |",
+        f" {sleepy:.3f} s ({sleepy / 0.1:.2f}x the 0.1 s ideal) | ≤ 1.3x |",
         f"| peak memory, {memory_n:,} jobs from a generator via stream |"
         f" +{stream_mb:.1f} MB | ≤ 64 MB |",
         f"| peak memory, {memory_n:,} jobs enqueued on a Dispatcher |"

@@ -6,11 +6,11 @@ import asyncio
 import itertools
 
 import pytest
-from aio_support import loop_fixture, other_tasks
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bigopool
+from aio_support import loop_fixture, other_tasks
 from bigopool import aio
 from bigopool._outcome import Outcome
 
@@ -53,9 +53,7 @@ def test_stream_unordered_yields_in_completion_order(run):
 def test_stream_ordered_yields_in_input_order(run):
     delays = [0.03, 0.0, 0.02, 0.0, 0.01, 0.0] * 3
     jobs = [job_returning(n, d) for n, d in enumerate(delays)]
-    outcomes = run(
-        collect(aio.stream(jobs, workers=4, queue_size=2, ordered=True))
-    )
+    outcomes = run(collect(aio.stream(jobs, workers=4, queue_size=2, ordered=True)))
     assert [o.result for o in outcomes] == list(range(len(delays)))
 
 
@@ -240,9 +238,7 @@ def test_stream_timeout_records_jobtimeout(run):
 
 def test_stream_rate_limit_spaces_starts(run):
     jobs = [job_returning(n) for n in range(11)]
-    outcomes = run(
-        collect(aio.stream(jobs, workers=4, queue_size=4, rate_limit=40))
-    )
+    outcomes = run(collect(aio.stream(jobs, workers=4, queue_size=4, rate_limit=40)))
     starts = sorted(o.started for o in outcomes)
     # Ten intervals of 25 ms; generous bounds, but a burst would be ~0.
     assert 0.2 <= starts[-1] - starts[0] <= 3.0

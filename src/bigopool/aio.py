@@ -18,6 +18,8 @@ Imported on demand: ``import bigopool`` does not import this module.
 
 from __future__ import annotations
 
+import contextlib
+
 from ._aio._dispatcher import Dispatcher
 from ._aio._job import AsyncJob, AsyncJobLike
 from ._aio._parallel import cancelable_parallel, parallel
@@ -49,10 +51,8 @@ def _publish() -> None:
     for name in __all__:
         obj = globals()[name]
         if getattr(obj, "__module__", "").startswith("bigopool._aio."):
-            try:
+            with contextlib.suppress(AttributeError, TypeError):
                 obj.__module__ = __name__
-            except (AttributeError, TypeError):
-                pass
 
 
 _publish()

@@ -278,7 +278,9 @@ class Dispatcher(Generic[R]):
     def _not_running(self, call: str) -> RuntimeError:
         if self._state is _NEW:
             return RuntimeError(f"{call} needs run() to be called first")
-        return RuntimeError(f"{call} after wait(): this dispatcher no longer takes jobs")
+        return RuntimeError(
+            f"{call} after wait(): this dispatcher no longer takes jobs"
+        )
 
     def _check_finished(self, name: str) -> None:
         if self._state is not _FINISHED:

@@ -4,7 +4,7 @@ zero-argument callable returning an awaitable (a coroutine function)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar, Union, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 __all__ = ["AsyncJob", "AsyncJobLike"]
 
@@ -22,4 +22,4 @@ class AsyncJob(Protocol[R_co]):
 
 
 #: What :meth:`bigopool.aio.Dispatcher.enqueue` accepts.
-AsyncJobLike = Union[AsyncJob[R_co], Callable[[], Awaitable[R_co]]]
+AsyncJobLike = AsyncJob[R_co] | Callable[[], Awaitable[R_co]]

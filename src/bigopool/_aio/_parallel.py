@@ -41,7 +41,7 @@ async def parallel(*fns: AsyncFn) -> Errors:
             # It raised CancelledError without being cancelled (it awaited
             # something that was): that is its own failure.
             errors.add(error, fn)
-        except BaseException as error:  # noqa: BLE001 - handed to the caller
+        except BaseException as error:  # handed to the caller in Errors
             errors.add(error, fn)
 
     tasks = [loop.create_task(call(fn)) for fn in fns]
@@ -88,7 +88,7 @@ async def cancelable_parallel(*fns: AsyncFn) -> Errors:
                 raise
             errors.add(error, fn)
             cancel_others()
-        except BaseException as error:  # noqa: BLE001 - handed to the caller
+        except BaseException as error:  # handed to the caller in Errors
             errors.add(error, fn)
             cancel_others()
 
@@ -119,6 +119,4 @@ async def _join(tasks: list[asyncio.Task[None]]) -> None:
 def _check_callables(fns: tuple[Any, ...]) -> None:
     for position, fn in enumerate(fns):
         if not callable(fn):
-            raise TypeError(
-                f"argument {position} is not callable: {type(fn).__name__}"
-            )
+            raise TypeError(f"argument {position} is not callable: {type(fn).__name__}")

@@ -28,7 +28,15 @@ __all__ = ["AsyncJobQueue", "QueueClosed"]
 class AsyncJobQueue:
     """A bounded FIFO for one event loop, closed once and then drained."""
 
-    __slots__ = ("_getters", "_loop", "closed", "items", "low_water", "maxsize", "putters")
+    __slots__ = (
+        "_getters",
+        "_loop",
+        "closed",
+        "items",
+        "low_water",
+        "maxsize",
+        "putters",
+    )
 
     def __init__(self, maxsize: int, loop: asyncio.AbstractEventLoop) -> None:
         self.maxsize = maxsize

@@ -300,7 +300,7 @@ class _Flow:
                     await self._admit(job)
         except asyncio.CancelledError:
             raise
-        except BaseException as error:  # noqa: BLE001 - raised to the consumer
+        except BaseException as error:  # raised to the consumer at the end
             self._source_error = error
 
         self._source_done = True

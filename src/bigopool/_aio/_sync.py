@@ -23,7 +23,6 @@ async def run_sync(
     *,
     workers: int,
     queue_size: int | None = None,
-    timeout: float | None = None,
 ) -> tuple[list[R], Errors]:
     """Run blocking jobs on a thread :class:`bigopool.Dispatcher` and await
     its ``(results, errors)`` without blocking the event loop.
@@ -45,7 +44,7 @@ async def run_sync(
         ValueError: ``workers`` or ``queue_size`` is below 1.
     """
     pool: ThreadDispatcher[R] = ThreadDispatcher(
-        workers, 2 * workers if queue_size is None else queue_size, timeout=timeout
+        workers, 2 * workers if queue_size is None else queue_size
     )
     loop = running_loop("run_sync()")
     stop = threading.Event()
@@ -83,7 +82,8 @@ async def _settle(done: asyncio.Future[Any]) -> None:
             await asyncio.shield(done)
         except asyncio.CancelledError:
             continue
-        except BaseException:  # noqa: BLE001 - the caller is being cancelled
+        except BaseException:
+            # The helper thread failed; the caller's cancellation wins.
             return
     if not done.cancelled():
         done.exception()

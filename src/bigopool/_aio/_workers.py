@@ -29,8 +29,11 @@ class Sink(Protocol):
     (``timed``), else 0.0.
     """
 
-    results: list[Any] | None
-    timed: bool
+    @property
+    def results(self) -> list[Any] | None: ...
+
+    @property
+    def timed(self) -> bool: ...
 
     def success(self, item: Any, result: Any, started: float) -> None: ...
 
@@ -133,7 +136,7 @@ class Workers:
                 # The job raised CancelledError of its own (it awaited
                 # something that was cancelled): that is its failure.
                 sink.failure(item, _cancelled_itself(error), started)
-            except BaseException as error:  # noqa: BLE001 - the job's error
+            except BaseException as error:
                 sink.failure(item, error, started)
             else:
                 if results is not None:
@@ -152,4 +155,3 @@ def _cancelled_itself(error: asyncio.CancelledError) -> JobCancelled:
     wrapped = JobCancelled("the job raised CancelledError without being cancelled")
     wrapped.__cause__ = error
     return wrapped
-
