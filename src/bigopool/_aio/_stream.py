@@ -102,6 +102,9 @@ class Stream(AsyncIterator[Outcome[R]], Generic[R]):
         return self
 
     async def __anext__(self) -> Outcome[R]:
+        outcome = self._flow.take()
+        if outcome is not None:
+            return outcome
         return await self._flow.next()
 
     async def aclose(self) -> None:
@@ -198,7 +201,7 @@ class _Flow:
             if self._closed:
                 raise StopAsyncIteration
 
-            outcome = self._take()
+            outcome = self.take()
             if outcome is not None:
                 return outcome
 
@@ -217,7 +220,8 @@ class _Flow:
             finally:
                 self._consumer = None
 
-    def _take(self) -> Outcome[Any] | None:
+    def take(self) -> Outcome[Any] | None:
+        """Hand out the next outcome if it is ready, else return None."""
         if self._ordered:
             outcome = self._reorder.pop(self._next_index, None)
             if outcome is None:
@@ -291,13 +295,26 @@ class _Flow:
     # Feeder side.
 
     async def _feed(self) -> None:
+        # Both loops inline the common case: room to admit and to queue,
+        # so a job costs no suspension of the feeder.
+        queue = self._queue
+        assert queue is not None
+        capacity = self._capacity
         try:
             if isinstance(self._source, AsyncIterator):
                 async for job in self._source:
-                    await self._admit(job)
+                    if self._admitted >= capacity:
+                        await self._room()
+                    entry = self._entry(job)
+                    if not queue.try_put(entry):
+                        await queue.put(entry)
             else:
                 for job in self._source:
-                    await self._admit(job)
+                    if self._admitted >= capacity:
+                        await self._room()
+                    entry = self._entry(job)
+                    if not queue.try_put(entry):
+                        await queue.put(entry)
         except asyncio.CancelledError:
             raise
         except BaseException as error:  # raised to the consumer at the end
@@ -308,24 +325,38 @@ class _Flow:
         self._queue.close()
         self._wake_consumer()
 
-    async def _admit(self, job: Any) -> None:
+    async def _room(self) -> None:
+        # Sleep until the consumer has taken enough outcomes; see take().
+        assert self._loop is not None
         while self._admitted >= self._capacity:
-            assert self._loop is not None
             waiter = self._loop.create_future()
             self._feeder_waiter = waiter
             await waiter
 
+    def _entry(self, job: Any) -> _Entry:
+        """Count ``job`` as admitted and wrap it for the queue.
+
+        Raises:
+            TypeError: ``job`` is not a job (see :func:`runner_of`).
+        """
         entry = _Entry(self._pulled, job, runner_of(job))
         self._pulled += 1
         self._admitted += 1
-        assert self._queue is not None
-        if not self._queue.try_put(entry):
-            await self._queue.put(entry)
+        return entry
 
     # Worker side: the Sink protocol.
 
     def success(self, item: _Entry, result: Any, started: float) -> None:
-        self._deliver(item, Outcome(item.job, result, None, started, time.monotonic()))
+        if self._closed:
+            return
+        outcome = Outcome(item.job, result, None, started, time.monotonic())
+        if self._ordered:
+            self._reorder[item.index] = outcome
+        else:
+            self._ready.append(outcome)
+        waiter = self._consumer
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def failure(self, item: _Entry, error: BaseException, started: float) -> None:
         finished = time.monotonic()
