@@ -129,13 +129,21 @@ class Dispatcher(Generic[R]):
 
         try:
             if len(jobs) == 1:
-                runner = runner_of(jobs[0])
-                if not queue.try_put(runner):
+                # The common case inlines runner_of() and try_put(); the
+                # state check above already rules out a closed queue.
+                job = jobs[0]
+                runner = getattr(job, "execute", job)
+                if not callable(runner):
+                    runner = runner_of(job)  # raises the TypeError
+                items = queue.items
+                if len(items) < self._queue_size:
+                    items.append(runner)
+                    if queue.getters:
+                        queue.wake_getter()
+                else:
                     await queue.put(runner)
             else:
-                for runner in [runner_of(job) for job in jobs]:
-                    if not queue.try_put(runner):
-                        await queue.put(runner)
+                await queue.put_many([runner_of(job) for job in jobs])
         except QueueClosed:
             raise self._not_running("enqueue()") from None
 

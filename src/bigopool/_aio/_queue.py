@@ -29,9 +29,9 @@ class AsyncJobQueue:
     """A bounded FIFO for one event loop, closed once and then drained."""
 
     __slots__ = (
-        "_getters",
         "_loop",
         "closed",
+        "getters",
         "items",
         "low_water",
         "maxsize",
@@ -48,7 +48,8 @@ class AsyncJobQueue:
         #: calls :meth:`wake_putters` once the queue is at ``low_water``.
         self.putters: deque[asyncio.Future[None]] = deque()
         self.closed = False
-        self._getters: deque[asyncio.Future[None]] = deque()
+        #: Workers sleeping until an item arrives; see wake_getter().
+        self.getters: deque[asyncio.Future[None]] = deque()
         self._loop = loop
 
     # Producers.
@@ -64,8 +65,8 @@ class AsyncJobQueue:
         if len(self.items) >= self.maxsize:
             return False
         self.items.append(item)
-        if self._getters:
-            self._wake_getter()
+        if self.getters:
+            self.wake_getter()
         return True
 
     async def put(self, item: Any) -> None:
@@ -84,8 +85,27 @@ class AsyncJobQueue:
                     self.putters.remove(waiter)
                 raise
 
-    def _wake_getter(self) -> None:
-        getters = self._getters
+    async def put_many(self, batch: list[Any]) -> None:
+        """Append every item of ``batch`` in order, waiting for room as needed.
+
+        Cost: one ``extend`` for the part that fits at once.
+
+        Raises:
+            QueueClosed: the queue was closed, before or while waiting.
+        """
+        if self.closed:
+            raise QueueClosed
+        items = self.items
+        room = self.maxsize - len(items)
+        items.extend(batch[:room] if room < len(batch) else batch)
+        for _ in range(min(len(self.getters), len(batch), room)):
+            self.wake_getter()
+        for item in batch[room:] if room < len(batch) else ():
+            await self.put(item)
+
+    def wake_getter(self) -> None:
+        """Wake one sleeping worker, if any is still waiting."""
+        getters = self.getters
         while getters:
             waiter = getters.popleft()
             if not waiter.done():
@@ -100,12 +120,12 @@ class AsyncJobQueue:
             if self.closed:
                 return False
             waiter = self._loop.create_future()
-            self._getters.append(waiter)
+            self.getters.append(waiter)
             try:
                 await waiter
             except asyncio.CancelledError:
                 if not waiter.done():
-                    self._getters.remove(waiter)
+                    self.getters.remove(waiter)
                 raise
         return True
 
@@ -126,7 +146,7 @@ class AsyncJobQueue:
         """Refuse new items; workers finish what is queued, then stop."""
         self.closed = True
         self.wake_putters()
-        getters = self._getters
+        getters = self.getters
         while getters:
             waiter = getters.popleft()
             if not waiter.done():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
 from typing import Any, Protocol
 
 from .._errors import JobCancelled
@@ -62,7 +63,7 @@ class Workers:
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Create the worker tasks; they start at the loop's next turn."""
         self.tasks = [
-            loop.create_task(self._work(), name=f"bigopool-aio-worker-{n}")
+            loop.create_task(self._worker(), name=f"bigopool-aio-worker-{n}")
             for n in range(self._count)
         ]
 
@@ -92,6 +93,45 @@ class Workers:
                 return
             except asyncio.CancelledError:
                 continue
+
+    def _worker(self) -> Coroutine[Any, Any, None]:
+        results = self._sink.results
+        limited = self._timeout is not None or self._limiter is not None
+        if results is None or self._sink.timed or limited:
+            return self._work()
+        return self._work_plain(results)
+
+    async def _work_plain(self, results: list[Any]) -> None:
+        # _work() without a rate limit, a timeout or times: the dispatcher's
+        # common case, where every check left out is paid once per job.
+        queue = self._queue
+        items = queue.items
+        putters = queue.putters
+        low_water = queue.low_water
+        sink = self._sink
+
+        while True:
+            try:
+                item = items.popleft()
+            except IndexError:
+                if await queue.wait_for_items():
+                    continue
+                return
+
+            if putters and len(items) <= low_water:
+                queue.wake_putters()
+
+            try:
+                result = await item()
+            except asyncio.CancelledError as error:
+                if being_cancelled():
+                    sink.failure(item, JobCancelled("cancelled while running"), 0.0)
+                    raise
+                sink.failure(item, _cancelled_itself(error), 0.0)
+            except BaseException as error:  # the job's error, for the caller
+                sink.failure(item, error, 0.0)
+            else:
+                results.append(result)
 
     async def _work(self) -> None:
         queue = self._queue
