@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import subprocess
 import sys
+from pathlib import Path
 
 import bigopool
 from bigopool import aio
@@ -53,3 +54,10 @@ def test_aio_module_example_runs():
     failures, tried = doctest.testmod(aio, verbose=False)
     assert tried > 0
     assert failures == 0
+
+
+def test_aio_docs_first_example_runs():
+    # The page's first example is complete; running it keeps it honest.
+    page = Path(__file__).parent.parent / "docs" / "asyncio.md"
+    first = page.read_text().split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(first, str(page), "exec"), {"__name__": "docs_example"})

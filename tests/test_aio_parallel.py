@@ -265,7 +265,8 @@ def test_run_sync_cancellation_cancels_queued_jobs(run):
                 queue_size=10,
             )
         )
-        await asyncio.sleep(0.05)
+        while not started:  # the first job is running in its thread
+            await asyncio.sleep(0.005)
         task.cancel()
         await asyncio.sleep(0.01)
         release.set()

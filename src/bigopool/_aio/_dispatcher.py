@@ -116,7 +116,9 @@ class Dispatcher(Generic[R]):
         """Add jobs, waiting while ``queue_size`` jobs are already waiting.
 
         Every job is checked before any is added, so a bad one adds none.
-        Cost when there is room: a deque append per job, no suspension.
+        Cost when there is room: a deque append per job, no suspension. If
+        the call is cancelled while it waits for room, the jobs before the
+        one it waited on are queued and the others are not.
 
         Raises:
             TypeError: a job has no ``execute()`` and is not callable.

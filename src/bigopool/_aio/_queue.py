@@ -88,7 +88,8 @@ class AsyncJobQueue:
     async def put_many(self, batch: list[Any]) -> None:
         """Append every item of ``batch`` in order, waiting for room as needed.
 
-        Cost: one ``extend`` for the part that fits at once.
+        Cost: one ``extend`` for the part that fits at once. If cancelled
+        while waiting, the items before the one it waited on stay queued.
 
         Raises:
             QueueClosed: the queue was closed, before or while waiting.
