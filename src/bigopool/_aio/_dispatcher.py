@@ -102,7 +102,7 @@ class Dispatcher(Generic[R]):
             )
         loop = running_loop("run()")
         limiter = None if self._rate_limit is None else RateLimiter(self._rate_limit)
-        self._queue = AsyncJobQueue(self._queue_size, loop)
+        self._queue = AsyncJobQueue(self._queue_size, loop, self._workers)
         sink = _Collector(self._results, self._errors)
         self._pool = Workers(
             self._workers, self._queue, sink, timeout=self._timeout, limiter=limiter

@@ -7,8 +7,8 @@ job like ``await asyncio.sleep(0)``. Here the queue is a plain deque:
 * workers pop with :meth:`collections.deque.popleft` and only await a
   future when the queue is empty;
 * producers append directly and only await a future when it is full;
-* a blocked producer is woken once the queue has drained to half, so that
-  one wake-up is paid for by many jobs instead of one.
+* a blocked producer is woken once the queue has drained to ``low_water``,
+  so that one wake-up is paid for by many jobs instead of one.
 
 Everything runs on the loop's thread, so no lock is needed: between two
 ``await`` points nothing else touches the queue.
@@ -38,10 +38,15 @@ class AsyncJobQueue:
         "putters",
     )
 
-    def __init__(self, maxsize: int, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, maxsize: int, loop: asyncio.AbstractEventLoop, workers: int
+    ) -> None:
         self.maxsize = maxsize
-        #: A blocked producer resumes once the queue is down to this length.
-        self.low_water = maxsize // 2
+        #: A blocked producer resumes once the queue is down to this length:
+        #: half, so that it refills many slots per wake-up, but no lower
+        #: than what the workers may take in one turn of the loop, or they
+        #: would run dry before the producer's next turn.
+        self.low_water = max(maxsize // 2, min(maxsize - 1, workers))
         #: The jobs. Workers pop from it directly; see the module docstring.
         self.items: deque[Any] = deque()
         #: Producers waiting for room; a worker that sees it non-empty

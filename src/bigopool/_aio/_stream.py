@@ -1,11 +1,16 @@
 """Streaming: run jobs pulled lazily from an iterable, hand out outcomes.
 
 One feeder task pulls jobs from the source only while fewer than
-``queue_size + workers`` jobs are admitted and not yet handed out. That one
-count bounds everything at once: the queue, the running jobs and the
+``queue_size + 2 * workers`` jobs are admitted and not yet handed out. That
+one count bounds everything at once: the queue, the running jobs and the
 outcomes waiting for the consumer, including the reorder buffer of an
 ordered stream. When the consumer is slow, or an early job is slow in an
 ordered stream, the feeder stops pulling until outcomes are taken.
+
+Why twice ``workers``: the consumer takes outcomes once per turn of the
+loop, so up to one round of finished outcomes sits between the workers and
+the consumer. Counted against the queue's share, they would leave workers
+idle whenever ``queue_size`` is close to ``workers``.
 """
 
 from __future__ import annotations
@@ -54,8 +59,8 @@ def stream(
     then that error is raised from the iterator.
 
     Cost: ``workers`` tasks plus one feeder task; at most
-    ``queue_size + workers`` jobs are held at any time, whatever the
-    source's length.
+    ``queue_size + 2 * workers`` jobs (queued, running, or finished and
+    not yet handed out) are held at any time, whatever the source's length.
 
     Raises:
         TypeError: ``jobs`` is not iterable, or an option has the wrong type.
@@ -170,7 +175,8 @@ class _Flow:
         self._timeout = timeout
         self._rate_limit = rate_limit
 
-        self._capacity = queue_size + workers
+        # See the module docstring for the second helping of workers.
+        self._capacity = queue_size + 2 * workers
         # The feeder resumes once this many admissions are free, so one
         # wake-up of the feeder admits a batch of jobs.
         self._resume_below = self._capacity - max(1, queue_size // 2)
@@ -244,7 +250,7 @@ class _Flow:
         loop = running_loop("iterating a bigopool.aio.stream")
         limiter = None if self._rate_limit is None else RateLimiter(self._rate_limit)
         self._loop = loop
-        self._queue = AsyncJobQueue(self._queue_size, loop)
+        self._queue = AsyncJobQueue(self._queue_size, loop, self._workers)
         self._pool = Workers(
             self._workers, self._queue, self, timeout=self._timeout, limiter=limiter
         )
