@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -347,6 +350,27 @@ def test_dispatcher_cancelled_wait_cancels_running_and_pending(run):
     assert left == set()
 
 
+def test_dispatcher_cancelled_wait_cancels_jobs_waiting_for_the_rate_limit(run):
+    async def main():
+        pool = aio.Dispatcher(3, 10, rate_limit=2).run()
+        for _ in range(6):
+            await pool.enqueue(lambda: asyncio.sleep(100))
+        waiter = asyncio.ensure_future(pool.wait())
+        await asyncio.sleep(0.05)  # one job runs, two workers wait for slots
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        return pool.errors, other_tasks()
+
+    errors, left = run(main())
+    messages = sorted(str(e) for e in errors)
+    assert len(errors) == 6
+    assert messages.count("cancelled while running") == 1
+    assert messages.count("cancelled before it started") == 2
+    assert messages.count("the pool shut down first") == 3
+    assert left == set()
+
+
 def test_dispatcher_timeout_around_wait_cancels_everything(run):
     async def main():
         pool = aio.Dispatcher(3, 3).run()
@@ -575,8 +599,9 @@ def test_dispatcher_results_before_wait_is_an_error(run):
     workers=st.integers(1, 6),
     queue_size=st.integers(1, 6),
     cancel=st.booleans(),
+    options=st.sampled_from([{}, {"timeout": 5.0}, {"rate_limit": 100_000}]),
 )
-def test_dispatcher_loses_no_job(run, outcomes, workers, queue_size, cancel):
+def test_dispatcher_loses_no_job(run, outcomes, workers, queue_size, cancel, options):
     async def ok(n):
         await asyncio.sleep(0)
         return n
@@ -586,7 +611,9 @@ def test_dispatcher_loses_no_job(run, outcomes, workers, queue_size, cancel):
         raise Boom(n)
 
     async def main():
-        pool = aio.Dispatcher(workers, queue_size).run()
+        # The options route jobs through the worker loop that enforces
+        # limits, the others through the plain one.
+        pool = aio.Dispatcher(workers, queue_size, **options).run()
         jobs = []
         for n, good in enumerate(outcomes):
             job = (lambda n=n: ok(n)) if good else (lambda n=n: bad(n))
@@ -603,3 +630,49 @@ def test_dispatcher_loses_no_job(run, outcomes, workers, queue_size, cancel):
     assert set(results) <= expected_ok
     if not cancel:
         assert set(results) == expected_ok
+
+
+_CTRL_C_SCRIPT = """
+import asyncio, sys
+from bigopool import aio
+
+pool = aio.Dispatcher(2, 10)
+
+async def forever():
+    await asyncio.sleep(100)
+
+async def main():
+    pool.run()
+    for _ in range(5):
+        await pool.enqueue(forever)
+    print("ready", flush=True)
+    await pool.wait()
+
+try:
+    asyncio.run(main())
+except KeyboardInterrupt:
+    kinds = sorted(type(e).__name__ for e in pool.errors)
+    print(len(pool.results), len(pool.errors), set(kinds), flush=True)
+"""
+
+
+def test_dispatcher_ctrl_c_under_asyncio_run_stops_promptly():
+    # A real SIGINT to a real process: asyncio.run turns it into the
+    # cancellation of the task awaiting wait().
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CTRL_C_SCRIPT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        start = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    assert time.monotonic() - start < 10
+    assert out.strip() == "0 5 {'JobCancelled'}"
+    assert err == ""
