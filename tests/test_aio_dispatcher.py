@@ -676,3 +676,34 @@ def test_dispatcher_ctrl_c_under_asyncio_run_stops_promptly():
     assert time.monotonic() - start < 10
     assert out.strip() == "0 5 {'JobCancelled'}"
     assert err == ""
+
+
+def test_dispatcher_cancelled_twice_still_waits_for_cleanup(run):
+    cleaned = []
+
+    async def slow_to_stop():
+        try:
+            await asyncio.sleep(100)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.05)  # cleanup that takes a while
+            cleaned.append(True)
+            raise
+
+    async def main():
+        pool = aio.Dispatcher(2, 2).run()
+        await pool.enqueue(slow_to_stop, slow_to_stop)
+        waiter = asyncio.ensure_future(pool.wait())
+        await asyncio.sleep(0.01)
+        waiter.cancel()
+        await asyncio.sleep(0.01)
+        waiter.cancel()  # again, while the jobs clean up
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        # A later wait() shares the finished outcome instead of hanging.
+        return await pool.wait(), other_tasks()
+
+    (results, errors), left = run(main())
+    assert cleaned == [True, True]
+    assert results == []
+    assert len(errors) == 2
+    assert left == set()

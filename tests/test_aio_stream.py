@@ -341,3 +341,33 @@ def test_stream_loses_no_job(run, outcomes, workers, queue_size, ordered):
         n for n, good in enumerate(outcomes) if good
     ]
     assert sum(not o.ok for o in got) == outcomes.count(False)
+
+
+def test_stream_aclose_cancelled_meanwhile_still_waits_for_cleanup(run):
+    cleaned = []
+
+    async def slow_to_stop():
+        try:
+            await asyncio.sleep(100)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.05)
+            cleaned.append(True)
+            raise
+
+    async def main():
+        stream = aio.stream([slow_to_stop] * 2, workers=2, queue_size=2)
+        pending = asyncio.ensure_future(anext(stream))
+        await asyncio.sleep(0.01)
+        pending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await pending
+        closing = asyncio.ensure_future(stream.aclose())
+        await asyncio.sleep(0.01)
+        closing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await closing
+        return list(cleaned), other_tasks()
+
+    cleaned_at_close, left = run(main())
+    assert cleaned_at_close == [True, True]
+    assert left == set()

@@ -272,8 +272,12 @@ class Dispatcher(Generic[R]):
         self._queue.close()
         self._cancel_pending()
         self._pool.cancel()
-        await self._pool.settle()
-        self._set_finished()
+        try:
+            await self._pool.settle()
+        finally:
+            # settle() waited for every worker even if cancelled again, so
+            # the outcome is complete either way.
+            self._set_finished()
 
     def _cancel_pending(self) -> None:
         assert self._queue is not None

@@ -8,7 +8,7 @@ from typing import Any
 
 from .._errors import Errors
 from ._dispatcher import running_loop
-from ._workers import being_cancelled
+from ._workers import being_cancelled, outlast
 
 __all__ = ["cancelable_parallel", "parallel"]
 
@@ -107,12 +107,7 @@ async def _join(tasks: list[asyncio.Task[None]]) -> None:
     except asyncio.CancelledError:
         for task in tasks:
             task.cancel()
-        while True:
-            try:
-                await asyncio.wait(tasks)
-                break
-            except asyncio.CancelledError:
-                continue
+        await outlast(tasks)
         raise
 
 

@@ -29,7 +29,7 @@ from ._dispatcher import running_loop
 from ._job import AsyncJobLike
 from ._limits import RateLimiter, check_rate
 from ._queue import AsyncJobQueue
-from ._workers import Workers
+from ._workers import Workers, outlast
 
 __all__ = ["Stream", "stream"]
 
@@ -271,13 +271,7 @@ class _Flow:
             return
         self.abandon()
         assert self._pool is not None and self._feeder is not None
-        tasks: list[asyncio.Task[None]] = [*self._pool.tasks, self._feeder]
-        while True:
-            try:
-                await asyncio.wait(tasks)
-                return
-            except asyncio.CancelledError:
-                continue
+        await outlast([*self._pool.tasks, self._feeder])
 
     def abandon(self) -> None:
         """Cancel the feeder and the workers without waiting for them."""

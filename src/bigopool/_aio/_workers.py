@@ -17,7 +17,7 @@ from .._errors import JobCancelled
 from ._limits import RateLimiter, call_with_timeout
 from ._queue import AsyncJobQueue
 
-__all__ = ["Sink", "Workers", "being_cancelled"]
+__all__ = ["Sink", "Workers", "being_cancelled", "outlast"]
 
 
 class Sink(Protocol):
@@ -85,14 +85,8 @@ class Workers:
             task.cancel()
 
     async def settle(self) -> None:
-        """Wait for the workers after :meth:`cancel`, even if the caller is
-        cancelled again meanwhile: leaving them running would leak jobs."""
-        while True:
-            try:
-                await self.join()
-                return
-            except asyncio.CancelledError:
-                continue
+        """Wait for the workers after :meth:`cancel`; see :func:`outlast`."""
+        await outlast(self.tasks)
 
     def _worker(self) -> Coroutine[Any, Any, None]:
         results = self._sink.results
@@ -183,6 +177,21 @@ class Workers:
                     results.append(result)
                 else:
                     sink.success(item, result, started)
+
+
+async def outlast(tasks: list[asyncio.Task[Any]]) -> None:
+    """Wait until every task is done, even if the caller is cancelled
+    meanwhile: returning early would leave them running unseen. A
+    cancellation received while waiting is raised once they are done.
+    """
+    cancelled = False
+    while pending := [task for task in tasks if not task.done()]:
+        try:
+            await asyncio.wait(pending)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 def being_cancelled() -> bool:
