@@ -1,7 +1,7 @@
 """bigopool.aio against the floor and its peers, measured in one run.
 
-Run: ``python benchmarks/bench_aio.py [--quick]`` (needs the ``bench`` and
-``aio`` extras). Prints a Markdown table and writes it to
+Run: ``python benchmarks/bench_aio.py [--quick]`` (needs the ``bench``
+extra: aiometer, anyio, uvloop). Prints a Markdown table and writes it to
 ``benchmarks/results/aio.md``. Times are the best of several repeats;
 compare the ratios, which are taken within one run, not the absolute times.
 """
