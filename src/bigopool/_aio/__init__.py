@@ -1,0 +1,1 @@
+"""The asyncio side of bigopool; :mod:`bigopool.aio` re-exports it."""
