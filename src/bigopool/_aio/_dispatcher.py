@@ -6,7 +6,7 @@ import asyncio
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from .._dispatcher import check_size, check_timeout
+from .._pool import check_size, check_timeout
 from .._errors import Errors, JobCancelled
 from .._job import job_of, runner_of
 from ._job import AsyncJobLike

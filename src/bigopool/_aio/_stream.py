@@ -22,7 +22,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from .._dispatcher import check_size, check_timeout
+from .._pool import check_size, check_timeout
 from .._job import runner_of
 from .._outcome import Outcome
 from ._dispatcher import running_loop
