@@ -6,9 +6,9 @@ import asyncio
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from .._pool import check_size, check_timeout
 from .._errors import Errors, JobCancelled
 from .._job import job_of, runner_of
+from .._pool import check_size, check_timeout
 from ._job import AsyncJobLike
 from ._limits import RateLimiter, check_rate
 from ._queue import AsyncJobQueue, QueueClosed

@@ -22,9 +22,9 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from .._pool import check_size, check_timeout
 from .._job import runner_of
 from .._outcome import Outcome
+from .._pool import check_size, check_timeout
 from ._dispatcher import running_loop
 from ._job import AsyncJobLike
 from ._limits import RateLimiter, check_rate
