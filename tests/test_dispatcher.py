@@ -480,3 +480,10 @@ def test_dispatcher_repr_names_state_and_backend() -> None:
 
     assert repr(d) == "<Dispatcher new workers=3 queue_size=9 backend='thread'>"
     assert bigopool.Dispatcher.__module__ == "bigopool"
+
+
+def test_dispatcher_enqueue_needs_at_least_one_job() -> None:
+    d: Dispatcher[object] = Dispatcher(1, 1).run()
+    with pytest.raises(TypeError, match="missing 1 required positional argument"):
+        d.enqueue()  # type: ignore[call-arg]
+    d.wait()

@@ -183,7 +183,7 @@ class Pool(Generic[R]):
             self._state = RUNNING
         return self
 
-    def enqueue(self, *jobs: JobLike[R]) -> None:
+    def enqueue(self, job: JobLike[R], /, *more: JobLike[R]) -> None:
         """Add jobs, waiting while ``queue_size`` jobs are already waiting.
 
         Every job is checked before any is added, so a bad one adds none.
@@ -198,9 +198,9 @@ class Pool(Generic[R]):
         if self._state is not RUNNING:
             raise self._not_running("enqueue()")
 
-        if len(jobs) == 1:
+        if not more:
             # JobQueue.put, inlined: this is the per-job cost of enqueueing.
-            item = jobs[0]
+            item: Any = job
             if type(item) not in self._ready_types:
                 item = self._prepare(item)
             queue = self._queue
@@ -217,7 +217,7 @@ class Pool(Generic[R]):
         put = self._queue.put
         prepare = self._prepare
         try:
-            for item in [prepare(job) for job in jobs]:
+            for item in [prepare(one) for one in (job, *more)]:
                 put(item)
         except QueueClosed:
             raise self._not_running("enqueue()") from None
