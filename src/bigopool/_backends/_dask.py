@@ -43,7 +43,7 @@ from .._job import job_of
 from .._queue import JobQueue
 from ._base import Backend, Sink, WorkerOptions
 
-__all__ = ["MAX_BATCH", "TARGET_BATCH_SECONDS", "DaskBackend"]
+__all__ = ["MAX_BATCH", "QUIET_SCHEDULER", "TARGET_BATCH_SECONDS", "DaskBackend"]
 
 logger = logging.getLogger("bigopool")
 
@@ -59,6 +59,12 @@ MAX_BATCH: Final = 1024
 # How much a new batch's measurement moves the running estimate of the time
 # a job takes; a little smoothing keeps one odd batch from swinging the size.
 _SMOOTHING: Final = 0.5
+
+#: Scheduler options for a LocalCluster without a dashboard. The scheduler
+#: serves HTTP (health, metrics) even then, on port 8787 unless told
+#: otherwise, and warns when another cluster holds that port; port 0 takes
+#: any free one instead.
+QUIET_SCHEDULER: Final = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
 
 # What the submitter hands the collector when it has submitted its last batch.
 _END: Final[Any] = object()
@@ -229,6 +235,7 @@ class DaskBackend(Backend):
                 host="127.0.0.1",
                 processes=True,
                 dashboard_address=None,
+                scheduler_kwargs=QUIET_SCHEDULER,
             )
             target = self._cluster
         try:
@@ -276,9 +283,7 @@ class DaskBackend(Backend):
             payload = cloudpickle.dumps(runners)
 
         try:
-            future = self._client.submit(
-                _run_batch, payload, self._timeout, pure=False
-            )
+            future = self._client.submit(_run_batch, payload, self._timeout, pure=False)
         except BaseException as error:  # reported per job
             self._fail_all(runners, error)
             self._slots.release()
