@@ -56,6 +56,9 @@ TARGET_BATCH_SECONDS: Final = 0.05
 #: jobs (and their results) held by one task, and so the memory in flight.
 MAX_BATCH: Final = 1024
 
+#: How many times larger than the last measured batch the next may be.
+GROWTH: Final = 4
+
 # How much a new batch's measurement moves the running estimate of the time
 # a job takes; a little smoothing keeps one odd batch from swinging the size.
 _SMOOTHING: Final = 0.5
@@ -142,6 +145,7 @@ class DaskBackend(Backend):
         self._sink: Sink | None = None
         self._timeout: float | None = None
         self._slots = threading.Semaphore(0)
+        self._workers = 1
         self._done: queue_module.SimpleQueue[Any] = queue_module.SimpleQueue()
         # Batches submitted and not yet reported: key -> (future, runners).
         self._inflight: dict[Any, tuple[Any, list[Any]]] = {}
@@ -188,6 +192,7 @@ class DaskBackend(Backend):
         self._sink = sink
         self._timeout = options.timeout
         self._slots = threading.Semaphore(workers)
+        self._workers = workers
         for name, target in (("submit", self._submit_all), ("collect", self._collect)):
             thread = threading.Thread(
                 target=target, name=f"bigopool-dask-{name}", daemon=True
@@ -259,17 +264,26 @@ class DaskBackend(Backend):
 
     def _submit_all(self) -> None:
         assert self._queue is not None
-        get_batch = self._queue.get_batch
+        queue = self._queue
+        get_batch = queue.get_batch
         acquire = self._slots.acquire
         try:
             while True:
                 acquire()
-                runners = get_batch(self._batch_size)
+                runners = get_batch(self._next_size(queue))
                 if not runners:
                     return
                 self._submit(runners)
         finally:
             self._done.put(_END)
+
+    def _next_size(self, queue: JobQueue) -> int:
+        size = self._batch_size
+        if queue.closed and self._fixed_size is None:
+            # No more jobs are coming: share what is left between the slots,
+            # so the last batches end together instead of one long one last.
+            size = min(size, -(-len(queue) // self._workers) or 1)
+        return size
 
     def _submit(self, runners: list[Any]) -> None:
         assert self._client is not None and self._sink is not None
@@ -330,14 +344,28 @@ class DaskBackend(Backend):
             if _END in finished:
                 submitting = False
                 finished = [future for future in finished if future is not _END]
-            if finished:
+            if not finished:
+                continue
+            try:
                 self._report(finished)
+            except Exception:
+                # A bug of ours; no caller is waiting on this thread to hear
+                # of it, and stopping here would hang the dispatcher.
+                logger.exception("bigopool: reporting Dask batches failed")
 
     def _report(self, futures: list[Any]) -> None:
         assert self._client is not None
         with self._inflight_lock:
             batches = [self._inflight.pop(future.key) for future in futures]
 
+        try:
+            self._report_batches(batches)
+        finally:
+            # The futures are released here, as the last references go.
+            for _ in batches:
+                self._slots.release()
+
+    def _report_batches(self, batches: list[tuple[Any, list[Any]]]) -> None:
         ok = [
             (future, runners)
             for future, runners in batches
@@ -356,10 +384,6 @@ class DaskBackend(Backend):
         for future, runners in batches:
             if future.status != "finished":
                 self._report_lost(future, runners)
-
-        # The futures are released here, as the last references go.
-        for _ in batches:
-            self._slots.release()
 
     def _report_batch(self, runners: list[Any], outcome: tuple[float, bytes]) -> None:
         assert self._sink is not None
@@ -390,7 +414,10 @@ class DaskBackend(Backend):
                 "the Dask cluster"
             )
         else:
-            cause = future.exception()
+            try:
+                cause = future.exception()
+            except BaseException as problem:  # cancelled meanwhile, for one
+                cause = problem
             if isinstance(cause, distributed.KilledWorker):
                 error = WorkerDied(
                     "the Dask workers running this job's batch died until Dask "
@@ -407,7 +434,11 @@ class DaskBackend(Backend):
             self._sink.failure(job_of(runner), error)
 
     def _learn(self, seconds: float, jobs: int) -> None:
-        # Size the next batches to last about TARGET_BATCH_SECONDS each.
+        # Size the next batches to last about TARGET_BATCH_SECONDS each, but
+        # grow at most GROWTH times past the batch just measured: the first
+        # jobs of a run (imports, caches, a worker alone on its core) often
+        # run faster than the rest, and a batch sized from them alone could
+        # run for many times the target.
         if self._fixed_size is not None:
             return
         per_job = seconds / jobs
@@ -419,7 +450,7 @@ class DaskBackend(Backend):
         )
         self._job_seconds = estimate
         size = int(TARGET_BATCH_SECONDS / max(estimate, 1e-9))
-        self._batch_size = max(1, min(MAX_BATCH, size))
+        self._batch_size = max(1, min(MAX_BATCH, GROWTH * jobs, size))
 
 
 def _refuse_unsupported(options: WorkerOptions) -> None:
@@ -561,6 +592,10 @@ def _safe_repr(value: Any) -> str:
 def _rebuild(error: BaseException, tb: dict[str, Any] | None) -> BaseException:
     # Give the exception its remote frames back, as Future.result() does.
     if tb is not None:
-        traceback: TracebackType | None = Traceback.from_dict(tb).as_traceback()
+        try:
+            traceback: TracebackType | None = Traceback.from_dict(tb).as_traceback()
+        except Exception:
+            # A frame tblib cannot rebuild costs the traceback, not the error.
+            return error
         error = error.with_traceback(traceback)
     return error
