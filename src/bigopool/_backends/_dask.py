@@ -56,8 +56,12 @@ TARGET_BATCH_SECONDS: Final = 0.05
 #: jobs (and their results) held by one task, and so the memory in flight.
 MAX_BATCH: Final = 1024
 
+#: The shortest batch, in seconds, worth splitting the last jobs of a run
+#: into: below this, one more task costs the scheduler more than it saves.
+MIN_SPLIT_SECONDS: Final = 0.01
+
 #: How many times larger than the last measured batch the next may be.
-GROWTH: Final = 4
+GROWTH: Final = 16
 
 # How much a new batch's measurement moves the running estimate of the time
 # a job takes; a little smoothing keeps one odd batch from swinging the size.
@@ -279,10 +283,14 @@ class DaskBackend(Backend):
 
     def _next_size(self, queue: JobQueue) -> int:
         size = self._batch_size
-        if queue.closed and self._fixed_size is None:
+        job_seconds = self._job_seconds
+        if queue.closed and job_seconds is not None and self._fixed_size is None:
             # No more jobs are coming: share what is left between the slots,
-            # so the last batches end together instead of one long one last.
-            size = min(size, -(-len(queue) // self._workers) or 1)
+            # so the last batches end together instead of one long one last;
+            # but never below a batch worth the scheduler's cost of a task.
+            fair = -(-len(queue) // self._workers)
+            floor = int(MIN_SPLIT_SECONDS / max(job_seconds, 1e-9))
+            size = min(size, max(fair, floor, 1))
         return size
 
     def _submit(self, runners: list[Any]) -> None:
@@ -410,8 +418,8 @@ class DaskBackend(Backend):
         error: BaseException
         if future.status == "cancelled" or self._interrupted:
             error = JobCancelled(
-                "the dispatcher was interrupted while this job's batch was on "
-                "the Dask cluster"
+                "this job's batch was cancelled on the Dask cluster (the "
+                "dispatcher was interrupted, or the Client lost its scheduler)"
             )
         else:
             try:
