@@ -26,6 +26,7 @@ import pytest
 
 pytestmark = pytest.mark.dask
 
+dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 cloudpickle = pytest.importorskip("cloudpickle")
 psutil = pytest.importorskip("psutil")
@@ -322,6 +323,26 @@ def test_backend_refuses_closed_client() -> None:
     cluster.close()
     with pytest.raises(ValueError, match="Client given is closed"):
         Dispatcher(2, 10, backend=DaskBackend(client)).run()
+
+
+def test_backend_with_unreachable_scheduler_fails_run() -> None:
+    # Nothing listens on port 1; Dask's connect timeout is cut from 30 s.
+    pool = Dispatcher(2, 10, backend=DaskBackend("tcp://127.0.0.1:1"))
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "0.5s"}),
+        pytest.raises(OSError, match=r"127\.0\.0\.1:1"),
+    ):
+        pool.run()
+    with pytest.raises(RuntimeError, match="needs run"):
+        pool.enqueue(lambda: 1)
+
+
+def test_enqueue_refuses_what_is_not_a_job(local_client: Any) -> None:
+    with Dispatcher(2, 10, backend=DaskBackend(local_client)) as pool:
+        with pytest.raises(TypeError, match=r"must have an execute\(\) method"):
+            pool.enqueue(42)  # type: ignore[arg-type]
+        pool.enqueue(lambda: 1)
+    assert pool.results == [1]
 
 
 # Running jobs.
