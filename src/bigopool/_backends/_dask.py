@@ -107,10 +107,19 @@ class DaskBackend(Backend):
     ``initializer``, ``finalizer`` and ``max_jobs_per_worker`` options are
     refused: a cluster's workers are Dask's to manage (see the docs).
 
+    A batch whose worker dies is run again by Dask (its jobs may run twice,
+    and are reported once); once Dask gives up with ``KilledWorker``, every
+    job of that batch is reported as :class:`~bigopool.WorkerDied`.
+
+    Cost: one Dask task (milliseconds of scheduler time) and one cloudpickle
+    round trip per batch, not per job; with a ``timeout``, also one thread
+    start per job on the worker.
+
     Raises:
         TypeError: ``client_or_address`` is not a Client, a string or None,
             or ``batch_size`` is not an int.
-        ValueError: ``batch_size`` is below 1.
+        ValueError: ``client_or_address`` is an empty string, or
+            ``batch_size`` is below 1.
     """
 
     name = "dask"
