@@ -502,6 +502,27 @@ def test_interrupt_cancels_batches_in_flight(local_client: Any, tmp_path: Path) 
     assert errors
 
 
+def test_ctrl_c_in_wait_cancels_queued_and_running_jobs(
+    local_client: Any, tmp_path: Path
+) -> None:
+    started = tmp_path / "started"
+    jobs = [Numbered(n, 3, started) for n in range(6)]
+    pool = Dispatcher(2, 10, backend=DaskBackend(local_client, batch_size=1)).run()
+    pool.enqueue(*jobs)
+    wait_for_file(started)
+    # A real SIGINT, as Ctrl-C sends: it wakes the main thread from its wait.
+    main = threading.main_thread().ident
+    assert main is not None
+    threading.Timer(0.2, signal.pthread_kill, (main, signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        pool.wait()
+
+    # The two running jobs had seconds left and the rest never started.
+    assert pool.results == []
+    assert len(pool.errors) == len(jobs)
+    assert all(isinstance(error, JobCancelled) for error in pool.errors)
+
+
 def test_backend_without_client_starts_and_closes_a_local_cluster() -> None:
     before = {child.pid for child in psutil.Process().children(recursive=True)}
     backend = DaskBackend()
