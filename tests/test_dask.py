@@ -18,6 +18,7 @@ import textwrap
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,9 @@ cloudpickle = pytest.importorskip("cloudpickle")
 psutil = pytest.importorskip("psutil")
 
 from bigopool import Dispatcher, JobCancelled, JobTimeout, WorkerDied  # noqa: E402
+from bigopool._backends import WorkerOptions  # noqa: E402
 from bigopool._backends._dask import QUIET_SCHEDULER  # noqa: E402
+from bigopool._queue import JobQueue  # noqa: E402
 from bigopool.dask import DaskBackend  # noqa: E402
 
 # The CLI workers cannot import this test module (it is not installed), so
@@ -466,10 +469,44 @@ def test_full_cluster_and_queue_refuse_more_jobs(
         pool.enqueue(first, lambda: "second", lambda: "third")
         wait_for_file(started)
         refused = pool.try_enqueue(lambda: "fourth")
+        running = backend.running()
         go.touch()
 
     assert refused is False
+    assert running == 1
+    assert backend.running() == 0
     assert sorted(pool.results) == ["first", "second", "third"]
+
+
+class RecordingSink:
+    """A sink that, like newer dispatchers' sinks, asks for job durations."""
+
+    def __init__(self) -> None:
+        self.results: list[Any] = []
+        self.errors: list[tuple[Any, BaseException]] = []
+        self.durations: deque[float] = deque(maxlen=100)
+
+    def success(self, job: Any, result: Any) -> None:
+        self.results.append(result)
+
+    def failure(self, job: Any, error: BaseException) -> None:
+        self.errors.append((job, error))
+
+
+def test_backend_reports_job_durations_when_the_sink_asks(local_client: Any) -> None:
+    sink = RecordingSink()
+    queue = JobQueue(10)
+    backend = DaskBackend(local_client, batch_size=2)
+    backend.start(2, queue, sink, WorkerOptions())
+    for n, pause in enumerate((0.2, 0.0, 0.2)):
+        queue.put(Numbered(n, pause).execute)
+    queue.close()
+    backend.join()
+
+    assert sorted(sink.results) == [0, 1, 2]
+    fast, *slow = sorted(sink.durations)
+    assert fast < 0.2 <= min(slow)
+    assert len(slow) == 2
 
 
 def test_shutdown_cancel_pending_reports_queued_jobs(

@@ -29,7 +29,7 @@ import pickle
 import queue as queue_module
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableSequence
 from types import TracebackType
 from typing import Any, Final
 
@@ -157,6 +157,7 @@ class DaskBackend(Backend):
         self._queue: JobQueue | None = None
         self._sink: Sink | None = None
         self._timeout: float | None = None
+        self._durations: MutableSequence[float] | None = None
         self._slots = threading.Semaphore(0)
         self._workers = 1
         self._done: queue_module.SimpleQueue[Any] = queue_module.SimpleQueue()
@@ -204,6 +205,8 @@ class DaskBackend(Backend):
         self._queue = queue
         self._sink = sink
         self._timeout = options.timeout
+        # Newer sinks may ask for each job's duration (for statistics).
+        self._durations = getattr(sink, "durations", None)
         self._slots = threading.Semaphore(workers)
         self._workers = workers
         for name, target in (("submit", self._submit_all), ("collect", self._collect)):
@@ -235,6 +238,15 @@ class DaskBackend(Backend):
             futures = [future for future, _ in self._inflight.values()]
         if futures and self._client is not None:
             self._client.cancel(futures)
+
+    def running(self) -> int:
+        """How many jobs are on the cluster now, in batches not yet reported.
+
+        A snapshot for statistics: it counts the jobs of batches still
+        queued in Dask's scheduler as well as those running.
+        """
+        with self._inflight_lock:
+            return sum(len(runners) for _, runners in self._inflight.values())
 
     # Set-up and tear-down.
 
@@ -314,7 +326,13 @@ class DaskBackend(Backend):
             payload = cloudpickle.dumps(runners)
 
         try:
-            future = self._client.submit(_run_batch, payload, self._timeout, pure=False)
+            future = self._client.submit(
+                _run_batch,
+                payload,
+                self._timeout,
+                self._durations is not None,
+                pure=False,
+            )
         except BaseException as error:  # reported per job
             self._fail_all(runners, error)
             self._slots.release()
@@ -402,15 +420,19 @@ class DaskBackend(Backend):
             if future.status != "finished":
                 self._report_lost(future, runners)
 
-    def _report_batch(self, runners: list[Any], outcome: tuple[float, bytes]) -> None:
+    def _report_batch(
+        self, runners: list[Any], outcome: tuple[float, bytes, list[float] | None]
+    ) -> None:
         assert self._sink is not None
-        seconds, payload = outcome
+        seconds, payload, durations = outcome
         try:
             values, failures = pickle.loads(payload)
         except BaseException as error:  # reported per job
             self._fail_all(runners, error)
             return
         self._learn(seconds, len(runners))
+        if durations is not None and self._durations is not None:
+            self._durations.extend(durations)
 
         sink = self._sink
         if not failures and sink.results is not None:
@@ -494,8 +516,12 @@ class _Stop(BaseException):
     """
 
 
-def _run_batch(payload: bytes, timeout: float | None) -> tuple[float, bytes]:
-    """Run the pickled list of job runners; return the time and the outcomes.
+def _run_batch(
+    payload: bytes, timeout: float | None, timed: bool = False
+) -> tuple[float, bytes, list[float] | None]:
+    """Run the pickled list of job runners; return time, outcomes, durations.
+
+    The durations, one per job in seconds, only when ``timed``.
 
     The outcomes are ``(values, failures)`` pickled: ``values[i]`` is job
     ``i``'s result (None if it failed) and ``failures`` maps the index of
@@ -508,7 +534,8 @@ def _run_batch(payload: bytes, timeout: float | None) -> tuple[float, bytes]:
     values: list[Any] = []
     failures: dict[int, tuple[BaseException, dict[str, Any] | None]] = {}
 
-    if timeout is None:
+    durations: list[float] | None = None
+    if timeout is None and not timed:
         for index, runner in enumerate(runners):
             try:
                 values.append(runner())
@@ -516,8 +543,15 @@ def _run_batch(payload: bytes, timeout: float | None) -> tuple[float, bytes]:
                 values.append(None)
                 failures[index] = _capture(error)
     else:
+        durations = []
         for index, runner in enumerate(runners):
-            ok, value = _run_with_limit(runner, timeout)
+            began = time.perf_counter()
+            ok, value = (
+                _attempt(runner)
+                if timeout is None
+                else _run_with_limit(runner, timeout)
+            )
+            durations.append(time.perf_counter() - began)
             if ok:
                 values.append(value)
             else:
@@ -525,7 +559,14 @@ def _run_batch(payload: bytes, timeout: float | None) -> tuple[float, bytes]:
                 failures[index] = value
 
     seconds = time.perf_counter() - started
-    return seconds, _dump_outcomes(values, failures)
+    return seconds, _dump_outcomes(values, failures), durations
+
+
+def _attempt(runner: Callable[[], Any]) -> tuple[bool, Any]:
+    try:
+        return True, runner()
+    except BaseException as error:  # sent to the caller
+        return False, _capture(error)
 
 
 def _capture(error: BaseException) -> tuple[BaseException, dict[str, Any] | None]:
