@@ -34,7 +34,7 @@ psutil = pytest.importorskip("psutil")
 
 from bigopool import Dispatcher, JobCancelled, JobTimeout, WorkerDied  # noqa: E402
 from bigopool._backends import WorkerOptions  # noqa: E402
-from bigopool._backends._dask import QUIET_SCHEDULER  # noqa: E402
+from bigopool._backends._dask import CAN_STOP_JOBS, QUIET_SCHEDULER  # noqa: E402
 from bigopool._queue import JobQueue  # noqa: E402
 from bigopool.dask import DaskBackend  # noqa: E402
 
@@ -430,9 +430,9 @@ def test_timeout_stops_the_job_and_reports_job_timeout(
     left = tmp_path / "left"
 
     def spins() -> None:
-        # Left through the finally clause within 20 s only if stopped.
+        # Leaves through the finally clause early only if stopped.
         try:
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 8
             while time.monotonic() < deadline:
                 pass
         finally:
@@ -448,7 +448,10 @@ def test_timeout_stops_the_job_and_reports_job_timeout(
     assert job is spins
     assert isinstance(error, JobTimeout)
     assert "1 s timeout" in str(error)
-    wait_for_file(left, limit=10)
+    if CAN_STOP_JOBS:
+        wait_for_file(left, limit=5)
+    else:
+        assert "left running" in str(error)
 
 
 def test_full_cluster_and_queue_refuse_more_jobs(

@@ -27,6 +27,7 @@ import ctypes
 import logging
 import pickle
 import queue as queue_module
+import sys
 import threading
 import time
 from collections.abc import Callable, MutableSequence
@@ -508,6 +509,12 @@ def _refuse_unsupported(options: WorkerOptions) -> None:
 
 # What runs on the Dask workers.
 
+#: Whether a job past its timeout can be stopped on this worker's Python.
+#: On 3.13, PyThreadState_SetAsyncExc may raise the exception past the
+#: job's handlers or in another thread (python/cpython#139622), which could
+#: take down the worker's own threads; there the job is left to finish.
+CAN_STOP_JOBS: Final = sys.version_info < (3, 13)
+
 
 class _Stop(BaseException):
     """Raised inside a job's thread to stop it at its timeout.
@@ -593,9 +600,12 @@ def _run_with_limit(runner: Callable[[], Any], limit: float) -> tuple[bool, Any]
     thread.start()
     thread.join(limit)
     if thread.is_alive() or not box:
-        _raise_in(thread, _Stop)
-        timed_out = JobTimeout(f"the job ran longer than its {limit:g} s timeout")
-        return False, (timed_out, None)
+        message = f"the job ran longer than its {limit:g} s timeout"
+        if CAN_STOP_JOBS:
+            _raise_in(thread, _Stop)
+        else:
+            message += " (left running: this Python cannot stop it safely)"
+        return False, (JobTimeout(message), None)
     return box[0]
 
 
