@@ -103,8 +103,9 @@ class DaskBackend(Backend):
     queued, up to the size.
 
     ``timeout`` is honoured: each job then runs on a thread of its own inside
-    the task, and one still running at the limit gets an exception raised in
-    its thread and is reported as :class:`~bigopool.JobTimeout`. The
+    the task, and one still running at the limit is reported as
+    :class:`~bigopool.JobTimeout` and stopped by an exception raised in its
+    thread (left running on Python 3.13, see :data:`CAN_STOP_JOBS`). The
     ``initializer``, ``finalizer`` and ``max_jobs_per_worker`` options are
     refused: a cluster's workers are Dask's to manage (see the docs).
 
