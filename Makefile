@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,lint,demo,docs]'
+	$(PY) -m pip install --quiet -e '.[test,lint,demo,docs,aio,dask,progress]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -38,9 +38,9 @@ import cloudpickle  # type: ignore[import-untyped]
 import distributed
 from tblib import Traceback  # type: ignore[import-untyped]
 
-from .._dispatcher import check_size
 from .._errors import JobCancelled, JobTimeout, WorkerDied
 from .._job import job_of
+from .._pool import check_size
 from .._queue import JobQueue
 from ._base import Backend, Sink, WorkerOptions
 
