@@ -15,6 +15,8 @@ parts are submodules imported on demand: ``bigopool.aio`` for asyncio and
 from __future__ import annotations
 
 from ._backends import Backend
+from ._backends._process import ProcessBackend
+from ._backends._process_worker import RemoteError
 from ._context import Context
 from ._dispatcher import Dispatcher
 from ._errors import Cancelled, Errors, JobCancelled, JobTimeout, WorkerDied
@@ -33,6 +35,8 @@ __all__ = [
     "JobCancelled",
     "JobLike",
     "JobTimeout",
+    "ProcessBackend",
+    "RemoteError",
     "WorkerDied",
     "cancelable_parallel",
     "parallel",
