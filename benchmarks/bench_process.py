@@ -1,0 +1,216 @@
+"""CPU-bound jobs on all cores: bigopool's process backend against its peers.
+
+Each contender runs the same pure-Python jobs (about 1 ms and about 50 us
+each) on every core, start-up included, and is compared with a serial loop
+timed in the same run. Every figure is the best of ``--repeat`` runs,
+because the machine may be shared.
+
+    python benchmarks/bench_process.py [--quick] [--repeat N]
+
+Peers (``pip install -e '.[bench]'``): concurrent.futures.ProcessPoolExecutor
+(best chunksize), multiprocessing.Pool.imap_unordered (best chunksize),
+mpire, joblib (loky) and pebble. A peer that is not installed is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import multiprocessing
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bigopool import Dispatcher, ProcessBackend
+
+CHUNKSIZES = (1, 8, 32, 128)
+
+
+def burn(rounds: int) -> int:
+    """A CPU-bound job in pure Python: the GIL holds it to one core."""
+    total = 0
+    for number in range(rounds):
+        total += number * number % 7
+    return total
+
+
+def calibrate(seconds: float) -> int:
+    """Return the ``rounds`` for which one ``burn`` takes about ``seconds``."""
+    rounds = 1000
+    while True:
+        started = time.perf_counter()
+        for _ in range(20):
+            burn(rounds)
+        took = (time.perf_counter() - started) / 20
+        if took > 1e-4 or rounds > 10**7:
+            return max(1, int(rounds * seconds / took))
+        rounds *= 4
+
+
+# Contenders: each runs `count` jobs of `rounds` and returns the results' sum.
+
+
+def serial(count: int, rounds: int, workers: int) -> int:
+    return sum(burn(rounds) for _ in range(count))
+
+
+def bigopool_process(count: int, rounds: int, workers: int) -> int:
+    job = functools.partial(burn, rounds)
+    with Dispatcher(workers, 1024, backend=ProcessBackend()) as pool:
+        for _ in range(count):
+            pool.enqueue(job)
+    assert not pool.errors, pool.errors
+    return sum(pool.results)
+
+
+def executor(chunksize: int) -> Callable[[int, int, int], int]:
+    from concurrent.futures import ProcessPoolExecutor
+
+    def run(count: int, rounds: int, workers: int) -> int:
+        with ProcessPoolExecutor(workers) as pool:
+            return sum(pool.map(burn, [rounds] * count, chunksize=chunksize))
+
+    return run
+
+
+def mp_pool(chunksize: int) -> Callable[[int, int, int], int]:
+    def run(count: int, rounds: int, workers: int) -> int:
+        with multiprocessing.Pool(workers) as pool:
+            jobs = [rounds] * count
+            return sum(pool.imap_unordered(burn, jobs, chunksize=chunksize))
+
+    return run
+
+
+def mpire_pool(count: int, rounds: int, workers: int) -> int:
+    from mpire import WorkerPool
+
+    with WorkerPool(n_jobs=workers) as pool:
+        return sum(pool.map_unordered(burn, [rounds] * count))
+
+
+def joblib_loky(count: int, rounds: int, workers: int) -> int:
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(n_jobs=workers, backend="loky")
+    total = sum(parallel(delayed(burn)(rounds) for _ in range(count)))
+    # loky keeps its workers for the next call: stop them, so that the next
+    # contender does not run beside them and the start-up is paid each time.
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True)
+    return total
+
+
+def pebble_pool(chunksize: int) -> Callable[[int, int, int], int]:
+    def run(count: int, rounds: int, workers: int) -> int:
+        from pebble import ProcessPool
+
+        with ProcessPool(max_workers=workers) as pool:
+            future = pool.map(burn, [rounds] * count, chunksize=chunksize)
+            return sum(future.result())
+
+    return run
+
+
+def installed(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+def contenders() -> list[tuple[str, list[Callable[[int, int, int], int]]]]:
+    """Each peer with its variants; the best variant is reported."""
+    chunked = [
+        ("concurrent.futures.ProcessPoolExecutor", executor),
+        ("multiprocessing.Pool.imap_unordered", mp_pool),
+    ]
+    found = [("bigopool process", [bigopool_process])]
+    found += [(name, [make(size) for size in CHUNKSIZES]) for name, make in chunked]
+    if installed("mpire"):
+        found.append(("mpire", [mpire_pool]))
+    if installed("joblib"):
+        found.append(("joblib (loky)", [joblib_loky]))
+    if installed("pebble"):
+        found.append(("pebble", [pebble_pool(size) for size in CHUNKSIZES]))
+    return found
+
+
+def best_of(
+    run: Callable[[int, int, int], int], count: int, rounds: int, workers: int,
+    repeat: int, expected: int,
+) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        total = run(count, rounds, workers)
+        best = min(best, time.perf_counter() - started)
+        if total != expected:
+            raise AssertionError(f"{run} returned {total}, expected {expected}")
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short run")
+    parser.add_argument("--repeat", type=int, default=None)
+    args = parser.parse_args()
+    repeat = args.repeat or (2 if args.quick else 3)
+    workers = os.cpu_count() or 1
+    # Serial seconds per workload: enough work that start-up is a fair share.
+    budget = 0.6 if args.quick else 2.0
+
+    sizes = [("1 ms", 1e-3), ("50 us", 5e-5)]
+    rows = []
+    for label, seconds in sizes:
+        rounds = calibrate(seconds)
+        count = int(budget / seconds)
+        expected = burn(rounds) * count
+        base = best_of(serial, count, rounds, workers, repeat, expected)
+        per_job = base / count * 1e6
+        print(f"{label} jobs: {count} x {per_job:.0f} us, serial {base:.3f} s")
+        for name, variants in contenders():
+            took = min(
+                best_of(run, count, rounds, workers, repeat, expected)
+                for run in variants
+            )
+            rows.append((label, name, took, base / took))
+            print(f"  {name:40} {took:7.3f} s  {base / took:5.2f}x", flush=True)
+
+    table = render(rows, workers, args)
+    print()
+    print(table)
+    out = Path(__file__).parent / "results" / "process.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(table)
+
+
+def render(rows: list[tuple[str, str, float, float]], workers: int, args: object) -> str:
+    ours = {label: took for label, name, took, _ in rows if name == "bigopool process"}
+    lines = [
+        "| jobs | contender | seconds | speed-up over serial | bigopool vs this |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for label, name, took, speedup in rows:
+        versus = took / ours[label]
+        lines.append(
+            f"| {label} | {name} | {took:.3f} | {speedup:.2f}x | {versus:.2f}x |"
+        )
+    quick = " --quick" if getattr(args, "quick", False) else ""
+    lines += [
+        "",
+        f"Command: `python benchmarks/bench_process.py{quick}`; machine: nproc="
+        f"{workers}, Python {platform.python_version()} on {sys.platform}, "
+        f"shared with other jobs; best of several runs, start-up included.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
