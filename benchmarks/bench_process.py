@@ -142,8 +142,12 @@ def contenders() -> list[tuple[str, list[Callable[[int, int, int], int]]]]:
 
 
 def best_of(
-    run: Callable[[int, int, int], int], count: int, rounds: int, workers: int,
-    repeat: int, expected: int,
+    run: Callable[[int, int, int], int],
+    count: int,
+    rounds: int,
+    workers: int,
+    repeat: int,
+    expected: int,
 ) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -190,7 +194,9 @@ def main() -> None:
     out.write_text(table)
 
 
-def render(rows: list[tuple[str, str, float, float]], workers: int, args: object) -> str:
+def render(
+    rows: list[tuple[str, str, float, float]], workers: int, args: object
+) -> str:
     ours = {label: took for label, name, took, _ in rows if name == "bigopool process"}
     lines = [
         "| jobs | contender | seconds | speed-up over serial | bigopool vs this |",

@@ -707,4 +707,3 @@ def _unloadable(what: str, failure: BaseException) -> BaseException:
         f"unpickled here: {failure}",
         "",
     )
-

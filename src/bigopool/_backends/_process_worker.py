@@ -117,25 +117,26 @@ def _run_batches(jobs: Any, out: int) -> None:
             except BaseException as error:  # sent to the parent
                 data = pack(ERROR, clock() - started) + _pickle_error(error)
             else:
-                data = pack(OK, clock() - started) + _pickle_result(result)
+                tag, pickled = _pickle_result(result)
+                data = pack(tag, clock() - started) + pickled
             _write(out, data)
 
 
-def _pickle_result(result: Any) -> bytes:
+def _pickle_result(result: Any) -> tuple[int, bytes]:
     try:
-        return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        return OK, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # by value, then give up below
         pass
     try:
         data: bytes = _cloudpickle().dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-        return data
+        return OK, data
     except Exception as error:  # reported as the job's error
         refusal = TypeError(
             f"the job's result, a {type(result).__qualname__}, could not be "
             f"pickled to return it from the worker process: "
             f"{type(error).__name__}: {error}"
         )
-        return _pickle_error(refusal)
+        return ERROR, _pickle_error(refusal)
 
 
 def _pickle_error(error: BaseException) -> bytes:
@@ -169,4 +170,3 @@ def _cloudpickle() -> Any:
     import cloudpickle  # type: ignore[import-untyped]
 
     return cloudpickle
-
