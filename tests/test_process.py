@@ -421,7 +421,12 @@ def test_process_interrupt_kills_running_jobs_as_cancelled() -> None:
     assert all(isinstance(error, JobCancelled) for error in pool.errors)
 
 
-def test_process_ctrl_c_during_wait_stops_everything(tmp_path: Path) -> None:
+@pytest.mark.parametrize("to_group", [False, True], ids=["process", "group"])
+def test_process_ctrl_c_during_wait_stops_everything(
+    tmp_path: Path, to_group: bool
+) -> None:
+    # to_group sends SIGINT to the whole process group, workers included,
+    # the way a terminal does on Ctrl-C.
     script = tmp_path / "ctrl_c.py"
     script.write_text(
         textwrap.dedent(
@@ -448,7 +453,10 @@ def test_process_ctrl_c_during_wait_stops_everything(tmp_path: Path) -> None:
         )
     )
     with subprocess.Popen(
-        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     ) as child:
         try:
             assert child.stdout is not None
@@ -457,7 +465,10 @@ def test_process_ctrl_c_during_wait_stops_everything(tmp_path: Path) -> None:
             family = psutil.Process(child.pid).children(recursive=True)
             assert len(family) >= 2
 
-            child.send_signal(signal.SIGINT)
+            if to_group:
+                os.killpg(child.pid, signal.SIGINT)
+            else:
+                child.send_signal(signal.SIGINT)
             child.wait(timeout=20)
             output = child.stdout.read()
         finally:
@@ -466,6 +477,29 @@ def test_process_ctrl_c_during_wait_stops_everything(tmp_path: Path) -> None:
     assert "interrupted 6" in output
     _, alive = psutil.wait_procs(family, timeout=10)
     assert not alive, f"left behind: {alive}"
+
+
+def test_process_exit_without_wait_does_not_hang(tmp_path: Path) -> None:
+    script = tmp_path / "no_wait.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import time
+            from bigopool import Dispatcher
+
+            if __name__ == "__main__":
+                pool = Dispatcher(2, 10, backend="process").run()
+                pool.enqueue(lambda: 1, lambda: time.sleep(60))
+                time.sleep(0.5)
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=30
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
 
 
 # Everything at once.

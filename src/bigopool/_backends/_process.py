@@ -56,16 +56,15 @@ _NO_LIMIT = float("inf")
 
 # Children of every backend still running, killed at exit: multiprocessing
 # joins non-daemon children at exit, which would wait forever for a worker
-# whose dispatcher was never waited for.
+# whose dispatcher was never waited for. Registered on first start, after
+# multiprocessing registered its own exit hook, so that it runs first.
 _live_backends: weakref.WeakSet[ProcessBackend] = weakref.WeakSet()
+_exit_hook: list[bool] = []
 
 
 def _kill_leftovers() -> None:
     for backend in list(_live_backends):
         backend.interrupt()
-
-
-atexit.register(_kill_leftovers)
 
 
 def _default_start_method(available: list[str]) -> str:
@@ -158,7 +157,7 @@ class ProcessBackend(Backend):
             _preload_worker(self._context)
         self._lock = threading.Lock()
         self._children: set[_Child] = set()
-        self._feeders: list[threading.Thread] = []
+        self._feeders: list[tuple[_Feeder, threading.Thread]] = []
         self._interrupted = False
         self._started = False
 
@@ -225,20 +224,28 @@ class ProcessBackend(Backend):
 
         self._started = True
         _live_backends.add(self)
+        if not _exit_hook:
+            _exit_hook.append(True)
+            atexit.register(_kill_leftovers)
         for number in range(workers):
             feeder = _Feeder(self, queue, sink, options, setup, workers, number)
             thread = threading.Thread(
                 target=feeder.run, name=f"bigopool-feeder-{number}", daemon=True
             )
             thread.start()
-            self._feeders.append(thread)
+            self._feeders.append((feeder, thread))
 
     def join(self) -> None:
         """Wait until every job is reported and every worker process has exited.
 
         Each worker runs the finalizer after its last job, then exits.
         """
-        for thread in self._feeders:
+        # Events rather than Thread.join: before Python 3.13, a join that
+        # Ctrl-C interrupts can mark its thread as stopped while it still
+        # runs (the bpo-45274 change to Thread._wait_for_tstate_lock), and
+        # the next join returns before the feeder has reported its jobs.
+        for feeder, thread in self._feeders:
+            feeder.finished.wait()
             thread.join()
         _live_backends.discard(self)
 
@@ -435,6 +442,7 @@ class _Feeder:
         self.head_started = 0.0
         self.per_job = 0.0
         self.broken: BaseException | None = None
+        self.finished = threading.Event()
 
         if backend.batch_size is not None:
             self.fixed = backend.batch_size
@@ -456,8 +464,11 @@ class _Feeder:
                 for job, _ in batch:
                     self.sink.failure(job, self._reason())
         finally:
-            if self.child is not None:
-                self._retire()
+            try:
+                if self.child is not None:
+                    self._retire()
+            finally:
+                self.finished.set()
 
     # The loop.
 
@@ -665,8 +676,10 @@ class _Feeder:
                         child.pid,
                         frame[1:].decode("utf-8", "replace"),
                     )
-        child.reap()
+        code = child.reap()
         self._end_child()
+        if code and not self.backend._interrupted:
+            _log.warning("%s after its last job", _describe_exit(child.pid, code))
 
     def _end_child(self) -> None:
         child = self.child

@@ -76,7 +76,10 @@ def serve(job_conn: Any, result_conn: Any, setup: bytes) -> None:
             _write(out, bytes((INIT_FAILED,)) + _pickle_error(error))
             return
 
-    _run_batches(jobs, out)
+    try:
+        _run_batches(jobs, out)
+    except BrokenPipeError:
+        return  # the parent is gone: nobody to answer or to finalize for
 
     detail = b""
     if finalizer is not None:
