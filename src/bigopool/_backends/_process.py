@@ -63,8 +63,17 @@ _exit_hook: list[bool] = []
 
 
 def _kill_leftovers() -> None:
-    for backend in list(_live_backends):
+    backends = list(_live_backends)
+    for backend in backends:
         backend.interrupt()
+
+    # Let the feeders reap what was killed before multiprocessing's own
+    # hook looks at the same processes.
+    deadline = time.monotonic() + 5
+    while any(backend.pids for backend in backends):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
 
 
 def _default_start_method(available: list[str]) -> str:
