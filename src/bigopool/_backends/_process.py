@@ -48,11 +48,12 @@ _TARGET_BATCH_SECONDS = 0.005
 _MAX_BATCH = 512
 #: A batch sent ahead must fit in a pipe's buffer (64 KiB on Linux), so that
 #: writing it never blocks while the child is blocked writing answers.
-_MAX_AHEAD_BYTES = 16 * 1024
+_MAX_AHEAD_BYTES = 32 * 1024
 
 #: The longest a feeder lets answers pile up before reading them.
 _MAX_PAUSE = 0.002
 _NO_LIMIT = float("inf")
+_UNLIMITED = 1 << 30
 
 # Children of every backend still running, killed at exit: multiprocessing
 # joins non-daemon children at exit, which would wait forever for a worker
@@ -197,7 +198,11 @@ class ProcessBackend(Backend):
         # b"__main__" in the bytes is crude but safe: a false alarm only
         # costs the slower path.
         cloudpickle = self._cloudpickle
-        if not cloudpickle.cloudpickle._PICKLE_BY_VALUE_MODULES:
+        # Unknown (a cloudpickle that renamed it) counts as registered.
+        registered = getattr(
+            cloudpickle.cloudpickle, "_PICKLE_BY_VALUE_MODULES", (None,)
+        )
+        if not registered:
             try:
                 payload = pickle.dumps(runner, protocol=pickle.HIGHEST_PROTOCOL)
             except Exception:  # lambdas, closures: by value below
@@ -516,16 +521,15 @@ class _Feeder:
             return
 
         if not self.inflight:
-            batch = self._take(self.pending, min(room, self._limit()))
+            batch = self._take(min(room, self._limit()))
             self.head_started = time.monotonic()
         elif len(self.batches) == 1:
             # Send one batch ahead, so the child never waits for us.
             if not self.pending:
                 self.pending.extend(_take_now(self.queue, self._limit()))
-            batch = self._take(self.pending, min(room, self._limit()))
-            if sum(len(payload) for _, payload in batch) > _MAX_AHEAD_BYTES:
-                self.pending.extendleft(reversed(batch))
+            if not self.pending or len(self.pending[0][1]) > _MAX_AHEAD_BYTES:
                 return
+            batch = self._take(min(room, self._limit()))
         else:
             return
 
@@ -536,13 +540,22 @@ class _Feeder:
 
     def _room(self, child: _Child) -> int:
         if self.max_jobs is None:
-            return _MAX_BATCH
+            return _UNLIMITED
         return self.max_jobs - child.sent
 
-    @staticmethod
-    def _take(source: deque[Any], count: int) -> list[Any]:
-        popleft = source.popleft
-        return [popleft() for _ in range(min(count, len(source)))]
+    def _take(self, count: int) -> list[tuple[Any, bytes]]:
+        # At most _MAX_AHEAD_BYTES unless a single job is bigger: a batch
+        # sent ahead must fit in the pipe's buffer, so that writing it never
+        # blocks while the child is blocked writing answers to us.
+        pending = self.pending
+        batch = [pending.popleft()]
+        size = len(batch[0][1])
+        while pending and len(batch) < count:
+            size += len(pending[0][1]) + 4
+            if size > _MAX_AHEAD_BYTES:
+                break
+            batch.append(pending.popleft())
+        return batch
 
     def _receive(self) -> None:
         child = self.child
