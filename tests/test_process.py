@@ -251,6 +251,15 @@ def test_process_errors_keep_the_remote_traceback() -> None:
     assert "in fail" in note
 
 
+def test_process_carries_megabytes_both_ways() -> None:
+    data = b"x" * 2_000_000
+    jobs = [lambda n=n: data[:-n] * 2 for n in range(1, 5)] + [lambda: 0]
+    pool = run_all(jobs)
+
+    lengths = sorted(len(r) if isinstance(r, bytes) else r for r in pool.results)
+    assert lengths == [0] + sorted(2 * (2_000_000 - n) for n in range(1, 5))
+
+
 # Faults.
 
 

@@ -227,7 +227,12 @@ class ProcessBackend(Backend):
             raise RuntimeError("a ProcessBackend runs one dispatcher only")
         try:
             setup = self._cloudpickle.dumps(
-                (options.initializer, options.initargs, options.finalizer),
+                (
+                    options.initializer,
+                    options.initargs,
+                    options.finalizer,
+                    options.timeout is not None,
+                ),
                 protocol=pickle.HIGHEST_PROTOCOL,
             )
         except Exception as error:
@@ -453,7 +458,9 @@ class _Feeder:
         # Sizes of the batches in flight, to send one ahead and no more.
         self.batches: deque[int] = deque()
         self.child: _Child | None = None
-        self.head_started = 0.0
+        # When the child said it started the oldest job in flight (only
+        # with a timeout: the child announces each job then), else None.
+        self.head_started: float | None = None
         self.per_job = 0.0
         self.broken: BaseException | None = None
         self.finished = threading.Event()
@@ -522,7 +529,6 @@ class _Feeder:
 
         if not self.inflight:
             batch = self._take(min(room, self._limit()))
-            self.head_started = time.monotonic()
         elif len(self.batches) == 1:
             # Send one batch ahead, so the child never waits for us.
             if not self.pending:
@@ -561,7 +567,9 @@ class _Feeder:
         child = self.child
         assert child is not None
         deadline = None
-        if self.timeout is not None and self.inflight:
+        if self.timeout is not None and self.head_started is not None:
+            # From when the job started, not when it was sent: a new worker
+            # may take a while to start and to import what the job needs.
             deadline = self.head_started + self.timeout
 
         if len(self.batches) > 1:
@@ -597,10 +605,14 @@ class _Feeder:
 
         for frame in frames:
             tag = frame[0]
+            if tag == _wire.STARTED:
+                self.head_started = time.monotonic()
+                continue
             if tag == _wire.INIT_FAILED:
                 self._initializer_failed(frame[1:])
                 continue
 
+            self.head_started = None
             tag, seconds = unpack(frame)
             per_job = seconds if per_job <= 0 else per_job * 0.8 + seconds * 0.2
             job, _ = inflight.popleft()
@@ -622,8 +634,6 @@ class _Feeder:
                 sink.failure(job, _load_error(memoryview(frame)[skip:]))
 
         self.per_job = per_job
-        if frames:
-            self.head_started = time.monotonic()
 
     # When things go wrong.
 
@@ -663,6 +673,7 @@ class _Feeder:
         self.broken = _load_error(payload)
 
     def _requeue_inflight(self) -> None:
+        self.head_started = None
         self.pending.extendleft(reversed(self.inflight))
         self.inflight.clear()
         self.batches.clear()

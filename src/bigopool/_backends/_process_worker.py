@@ -30,9 +30,11 @@ OK = 0  # a job returned; payload: its pickled result
 ERROR = 1  # a job raised; payload: the pickled exception
 INIT_FAILED = 2  # the initializer raised; payload: the pickled exception
 FINAL = 3  # the finalizer ran; payload: b"" or its traceback text (utf-8)
+STARTED = 4  # the next job starts now (sent only when jobs have a timeout)
 
 LENGTH = struct.Struct("<I")
 OUTCOME = struct.Struct("<Bd")  # tag and duration
+ANSWER = struct.Struct("<IBd")  # a frame's length, then an OUTCOME
 
 
 class RemoteError(Exception):
@@ -60,14 +62,15 @@ def serve(job_conn: Any, result_conn: Any, setup: bytes) -> None:
 
     ``job_conn`` and ``result_conn`` are multiprocessing connections used only
     to carry their file descriptors here; ``setup`` is the pickled
-    ``(initializer, initargs, finalizer)``.
+    ``(initializer, initargs, finalizer, announce)``; with ``announce``
+    the child says when each job starts, for the parent's timeout.
     """
     # Ctrl-C reaches the whole process group; the parent decides what it
     # means and kills its workers, so a worker must not die half-way first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = result_conn.fileno()
     jobs = os.fdopen(job_conn.fileno(), "rb", closefd=False)
-    initializer, initargs, finalizer = pickle.loads(setup)
+    initializer, initargs, finalizer, announce = pickle.loads(setup)
 
     if initializer is not None:
         try:
@@ -77,7 +80,7 @@ def serve(job_conn: Any, result_conn: Any, setup: bytes) -> None:
             return
 
     try:
-        _run_batches(jobs, out)
+        _run_batches(jobs, out, announce)
     except BrokenPipeError:
         return  # the parent is gone: nobody to answer or to finalize for
 
@@ -90,12 +93,17 @@ def serve(job_conn: Any, result_conn: Any, setup: bytes) -> None:
     _write(out, bytes((FINAL,)) + detail)
 
 
-def _run_batches(jobs: Any, out: int) -> None:
+def _run_batches(jobs: Any, out: int, announce: bool) -> None:
+    # The per-job path: one loads, one call, one dumps, one write. The write
+    # is per job on purpose: once an answer is in the pipe it survives this
+    # process's death, so a crash never loses a finished job's result.
     read = jobs.read
     loads = pickle.loads
     clock = time.perf_counter
-    pack = OUTCOME.pack
+    pack = ANSWER.pack
     length = LENGTH.unpack_from
+    write = os.write
+    started_frame = LENGTH.pack(1) + bytes((STARTED,))
 
     while True:
         header = read(4)
@@ -116,13 +124,19 @@ def _run_batches(jobs: Any, out: int) -> None:
 
             started = clock()
             try:
-                result = loads(payload)()
+                runner = loads(payload)
+                if announce:
+                    write(out, started_frame)
+                result = runner()
             except BaseException as error:  # sent to the parent
-                data = pack(ERROR, clock() - started) + _pickle_error(error)
+                tag, pickled = ERROR, _pickle_error(error)
             else:
                 tag, pickled = _pickle_result(result)
-                data = pack(tag, clock() - started) + pickled
-            _write(out, data)
+            frame = pack(len(pickled) + OUTCOME.size, tag, clock() - started)
+            frame += pickled
+            done = write(out, frame)
+            if done < len(frame):
+                _write_rest(out, frame, done)
 
 
 def _pickle_result(result: Any) -> tuple[int, bytes]:
@@ -164,9 +178,15 @@ def _type_name(error: BaseException) -> str:
 
 
 def _write(fd: int, data: bytes) -> None:
-    frame = memoryview(LENGTH.pack(len(data)) + data)
-    while frame:
-        frame = frame[os.write(fd, frame) :]
+    frame = LENGTH.pack(len(data)) + data
+    _write_rest(fd, frame, os.write(fd, frame))
+
+
+def _write_rest(fd: int, frame: bytes, done: int = 0) -> None:
+    # A pipe takes a large write in pieces; the parent reads meanwhile.
+    view = memoryview(frame)[done:]
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _cloudpickle() -> Any:
