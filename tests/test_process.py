@@ -7,8 +7,11 @@ Every test checks that it leaves no worker process behind.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -19,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import cloudpickle
 import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -92,15 +96,14 @@ def raise_holding_lock() -> None:
     raise HoldsLock
 
 
-_STATE: dict[str, Any] = {}
+def remember(value: str) -> None:
+    # Jobs travel by value here (see _jobs_by_value), each with its own copy
+    # of this module's globals, so the state lives in the process instead.
+    os.environ["BIGOPOOL_TEST_STATE"] = value
 
 
-def remember(value: object) -> None:
-    _STATE["value"] = value
-
-
-def recall() -> object:
-    return _STATE["value"]
+def recall() -> str | None:
+    return os.environ.get("BIGOPOOL_TEST_STATE")
 
 
 def fail_setup() -> None:
@@ -133,7 +136,18 @@ def _descendants() -> set[int]:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _warm_forkserver() -> None:
+def _jobs_by_value() -> Iterator[None]:
+    # Send this module's jobs by value: otherwise every worker process
+    # imports this module, hence pytest and hypothesis, which would make
+    # this file several times slower.
+    module = sys.modules[__name__]
+    cloudpickle.register_pickle_by_value(module)
+    yield
+    cloudpickle.unregister_pickle_by_value(module)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _warm_forkserver(_jobs_by_value: None) -> None:
     # The forkserver (and multiprocessing's resource tracker) live as long as
     # the test process by design; start them once so that the orphan check
     # below sees only what each test started.
@@ -188,6 +202,53 @@ def test_process_runs_functions_lambdas_closures_and_job_objects(method: str) ->
     assert not pool.errors
     assert {9, 11, 42} <= set(pool.results)
     assert os.getpid() not in pool.results
+
+
+@contextlib.contextmanager
+def plain_pickling() -> Iterator[None]:
+    """Undo _jobs_by_value for a while, so the fast path is taken."""
+    module = sys.modules[__name__]
+    cloudpickle.unregister_pickle_by_value(module)
+    try:
+        yield
+    finally:
+        cloudpickle.register_pickle_by_value(module)
+
+
+def test_process_sends_importable_jobs_with_the_plain_pickler() -> None:
+    job = functools.partial(divmod, 7, 2)
+    with plain_pickling():
+        backend = ProcessBackend()
+        _, payload = backend.prepare(job)
+        pool = run_all([job], backend=backend)
+
+    assert payload == pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+    assert pool.results == [(3, 1)]
+
+
+def test_process_sends_main_module_functions_by_value() -> None:
+    # A function the plain pickler would send by reference to __main__,
+    # where a worker process would not find it.
+    def helper() -> int:
+        return 5
+
+    helper.__module__ = "__main__"
+    helper.__qualname__ = helper.__name__ = "bigopool_test_helper"
+    main = sys.modules["__main__"]
+    main.bigopool_test_helper = helper  # type: ignore[attr-defined]
+    try:
+        with plain_pickling():
+            backend = ProcessBackend()
+            _, payload = backend.prepare(helper)
+            pool = run_all([helper], backend=backend)
+        by_reference = pickle.dumps(helper)
+    finally:
+        del main.bigopool_test_helper  # type: ignore[attr-defined]
+
+    assert b"bigopool_test_helper" in by_reference
+    assert payload != by_reference
+    assert b"cloudpickle" in payload
+    assert pool.results == [5]
 
 
 def test_process_refuses_an_unpicklable_job_at_enqueue() -> None:
@@ -257,7 +318,7 @@ def test_process_carries_megabytes_both_ways() -> None:
     pool = run_all(jobs)
 
     lengths = sorted(len(r) if isinstance(r, bytes) else r for r in pool.results)
-    assert lengths == [0] + sorted(2 * (2_000_000 - n) for n in range(1, 5))
+    assert lengths == [0, *sorted(2 * (2_000_000 - n) for n in range(1, 5))]
 
 
 # Faults.
@@ -339,6 +400,7 @@ def test_process_initializer_state_is_seen_by_jobs() -> None:
     )
 
     assert pool.results == ["configured"] * 10
+    assert "BIGOPOOL_TEST_STATE" not in os.environ  # it ran in the workers
 
 
 def test_process_failing_initializer_fails_every_job_with_its_reason() -> None:
