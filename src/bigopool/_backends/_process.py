@@ -43,12 +43,14 @@ __all__ = ["ProcessBackend", "RemoteError"]
 _log = logging.getLogger("bigopool")
 
 #: How much work one batch should hold, from the measured job durations.
-_TARGET_BATCH_SECONDS = 0.005
+_TARGET_BATCH_SECONDS = 0.02
 #: The largest adaptive batch, whatever the jobs cost.
 _MAX_BATCH = 512
-#: A batch sent ahead must fit in a pipe's buffer (64 KiB on Linux), so that
-#: writing it never blocks while the child is blocked writing answers.
-_MAX_AHEAD_BYTES = 32 * 1024
+#: A batch sent ahead must fit in the pipe's buffer, so that writing it never
+#: blocks while the child is blocked writing answers. Pipes hold 64 KiB by
+#: default on Linux; we ask for _PIPE_BYTES and take half of what we get.
+_PIPE_BYTES = 1 << 20
+_DEFAULT_PIPE_BYTES = 64 * 1024
 
 #: The longest a feeder lets answers pile up before reading them.
 _MAX_PAUSE = 0.002
@@ -321,6 +323,8 @@ class _Child:
         self.out = job_writer.fileno()
         self.inp = result_reader.fileno()
         os.set_blocking(self.inp, False)
+        self.ahead_bytes = _widen(self.out) // 2
+        _widen(self.inp)
         self._poll = select.poll()
         self._poll.register(self.inp, select.POLLIN)
         self._poll.register(self.process.sentinel, select.POLLIN)
@@ -417,6 +421,22 @@ class _Child:
         return code
 
 
+def _widen(fd: int) -> int:
+    """Ask for a bigger pipe buffer (Linux); return the buffer's size.
+
+    More room lets the child queue answers while its feeder sleeps, and the
+    feeder send batches ahead, which matters most on a busy machine where a
+    sleeping thread may wake many milliseconds late.
+    """
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+        return int(fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ))
+    except (ImportError, AttributeError, OSError):
+        return _DEFAULT_PIPE_BYTES
+
+
 def _describe_exit(pid: int, code: int | None) -> str:
     if code is None:
         return f"worker process {pid} stopped"
@@ -470,7 +490,7 @@ class _Feeder:
             self.cap = backend.batch_size
         else:
             self.fixed = 0
-            self.cap = max(1, min(_MAX_BATCH, queue.maxsize // (2 * workers)))
+            self.cap = max(1, min(_MAX_BATCH, queue.maxsize // workers))
 
     def run(self) -> None:
         try:
@@ -528,14 +548,14 @@ class _Feeder:
             return
 
         if not self.inflight:
-            batch = self._take(min(room, self._limit()))
+            batch = self._take(min(room, self._limit()), child.ahead_bytes)
         elif len(self.batches) == 1:
             # Send one batch ahead, so the child never waits for us.
             if not self.pending:
                 self.pending.extend(_take_now(self.queue, self._limit()))
-            if not self.pending or len(self.pending[0][1]) > _MAX_AHEAD_BYTES:
+            if not self.pending or len(self.pending[0][1]) > child.ahead_bytes:
                 return
-            batch = self._take(min(room, self._limit()))
+            batch = self._take(min(room, self._limit()), child.ahead_bytes)
         else:
             return
 
@@ -549,8 +569,8 @@ class _Feeder:
             return _UNLIMITED
         return self.max_jobs - child.sent
 
-    def _take(self, count: int) -> list[tuple[Any, bytes]]:
-        # At most _MAX_AHEAD_BYTES unless a single job is bigger: a batch
+    def _take(self, count: int, limit: int) -> list[tuple[Any, bytes]]:
+        # At most ``limit`` bytes unless a single job is bigger: a batch
         # sent ahead must fit in the pipe's buffer, so that writing it never
         # blocks while the child is blocked writing answers to us.
         pending = self.pending
@@ -558,7 +578,7 @@ class _Feeder:
         size = len(batch[0][1])
         while pending and len(batch) < count:
             size += len(pending[0][1]) + 4
-            if size > _MAX_AHEAD_BYTES:
+            if size > limit:
                 break
             batch.append(pending.popleft())
         return batch
