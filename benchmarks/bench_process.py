@@ -228,6 +228,8 @@ def render(
             f"| {label} | {name} | {took:.3f} | {speedup:.2f}x | {versus:.2f}x |"
         )
     quick = " --quick" if getattr(args, "quick", False) else ""
+    if getattr(args, "repeat", None):
+        quick += f" --repeat {getattr(args, 'repeat', '')}"
     lines += [
         "",
         f"Command: `python benchmarks/bench_process.py{quick}`; machine: nproc="
