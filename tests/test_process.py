@@ -409,7 +409,7 @@ def test_process_failing_initializer_fails_every_job_with_its_reason() -> None:
     assert pool.results == []
     assert len(pool.errors) == 5
     for error in pool.errors:
-        assert isinstance(error, RuntimeError)
+        assert isinstance(error, RuntimeError)  # WorkerInitFailed, where it exists
         assert "could not be set up" in str(error)
         assert isinstance(error.__cause__, ValueError)
 
@@ -482,6 +482,7 @@ def test_process_interrupt_kills_running_jobs_as_cancelled() -> None:
     while len(backend.pids) < 2:
         time.sleep(0.01)
     time.sleep(0.2)
+    assert backend.running() == 2
 
     started = time.monotonic()
     threading.Timer(0.1, backend.interrupt).start()
@@ -631,6 +632,15 @@ def test_process_backend_default_start_method_is_forkserver_on_linux() -> None:
     assert backend.name == "process"
     if sys.platform == "linux":
         assert backend.start_method == "forkserver"
+
+
+def test_process_backend_reports_the_job_it_was_given() -> None:
+    backend = ProcessBackend()
+    job = Multiply(2, 3)
+
+    assert backend.job_of(backend.prepare(job)) is job
+    assert backend.job_of(backend.prepare(square)) is square
+    assert backend.running() == 0
 
 
 def test_process_backend_is_exported() -> None:

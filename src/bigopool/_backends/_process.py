@@ -31,8 +31,9 @@ import weakref
 from collections import deque
 from typing import Any
 
+from .. import _errors
 from .._errors import JobCancelled, JobTimeout, WorkerDied
-from .._job import runner_of
+from .._job import job_of, runner_of
 from .._queue import JobQueue
 from . import _process_worker as _wire
 from ._base import Backend, Sink, WorkerOptions
@@ -55,6 +56,10 @@ _DEFAULT_PIPE_BYTES = 64 * 1024
 #: The longest a feeder lets answers pile up before reading them.
 _MAX_PAUSE = 0.002
 _NO_LIMIT = float("inf")
+
+# The error for jobs of a worker whose initializer raised: the library's own
+# class where it has one, else its base class.
+_InitFailed: type[RuntimeError] = getattr(_errors, "WorkerInitFailed", RuntimeError)
 _UNLIMITED = 1 << 30
 
 # Children of every backend still running, killed at exit: multiprocessing
@@ -168,6 +173,7 @@ class ProcessBackend(Backend):
         if start_method == "forkserver":
             _preload_worker(self._context)
         self._lock = threading.Lock()
+        self._cancel_lock = threading.Lock()
         self._children: set[_Child] = set()
         self._feeders: list[tuple[_Feeder, threading.Thread]] = []
         self._interrupted = False
@@ -190,7 +196,16 @@ class ProcessBackend(Backend):
                 f"job {reprlib.repr(job)} cannot be sent to a worker process: "
                 f"{type(error).__name__}: {error}"
             ) from error
-        return (job, payload)
+        # The job as reported: job_of unwraps what the pool may have wrapped.
+        return (job_of(runner), payload)
+
+    def job_of(self, item: Any) -> Any:
+        """Return the job that :meth:`prepare` turned into queue ``item``."""
+        return item[0]
+
+    def running(self) -> int:
+        """How many jobs worker processes are running now (a snapshot)."""
+        return sum(1 for feeder, _ in self._feeders if feeder.inflight)
 
     def _dumps(self, runner: Any) -> bytes:
         # The C pickler is five times faster than cloudpickle, and gives the
@@ -466,6 +481,10 @@ class _Feeder:
         self.queue = queue
         self.sink = sink
         self.collect = sink.results.append if sink.results is not None else None
+        # Optional parts of a sink: a count of cancellations kept apart from
+        # failures, and recent job durations for statistics.
+        self.cancel = getattr(sink, "cancel", sink.failure)
+        self.durations = getattr(sink, "durations", None)
         self.timeout = options.timeout
         self.max_jobs = options.max_jobs_per_worker
         self.setup = setup
@@ -622,6 +641,7 @@ class _Feeder:
         skip = _wire.OUTCOME.size
         loads = pickle.loads
         per_job = self.per_job
+        durations = self.durations
 
         for frame in frames:
             tag = frame[0]
@@ -634,6 +654,8 @@ class _Feeder:
 
             self.head_started = None
             tag, seconds = unpack(frame)
+            if durations is not None:
+                durations.append(seconds)
             per_job = seconds if per_job <= 0 else per_job * 0.8 + seconds * 0.2
             job, _ = inflight.popleft()
             batches[0] -= 1
@@ -703,13 +725,22 @@ class _Feeder:
         self.inflight.clear()
         self.pending.clear()
         self.batches.clear()
-        for job in jobs:
-            self.sink.failure(job, self._reason())
+        if self.broken is not None:
+            for job in jobs:
+                self.sink.failure(job, self._reason())
+            return
+
+        # Feeders cancel only after interrupt(), once the dispatcher is done
+        # cancelling the queue; the lock keeps them from racing each other
+        # on a sink whose cancel() counts.
+        with self.backend._cancel_lock:
+            for job in jobs:
+                self.cancel(job, self._reason())
 
     def _reason(self) -> BaseException:
         if self.broken is None:
             return JobCancelled("the pool was interrupted before this job finished")
-        error = RuntimeError(
+        error = _InitFailed(
             f"this job did not run: its worker process could not be set up "
             f"({type(self.broken).__name__}: {self.broken})"
         )
