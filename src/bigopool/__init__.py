@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 
 from ._backends import Backend
+from ._backends._process import ProcessBackend
+from ._backends._process_worker import RemoteError
 from ._context import Context
 from ._dispatcher import Dispatcher
 from ._errors import (
@@ -47,6 +49,8 @@ __all__ = [
     "JobLike",
     "JobTimeout",
     "Outcome",
+    "ProcessBackend",
+    "RemoteError",
     "Retry",
     "Statistics",
     "Stream",

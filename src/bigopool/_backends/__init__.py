@@ -19,7 +19,7 @@ def resolve(spec: Any) -> Backend:
     if spec == "thread":
         return ThreadBackend()
     if spec == "process":
-        from ._process import ProcessBackend  # type: ignore[import-not-found]
+        from ._process import ProcessBackend
 
         backend: Backend = ProcessBackend()
         return backend
