@@ -493,6 +493,22 @@ def test_process_interrupt_kills_running_jobs_as_cancelled() -> None:
     assert all(isinstance(error, JobCancelled) for error in pool.errors)
 
 
+def test_process_shutdown_cancel_pending_stops_running_jobs() -> None:
+    backend = ProcessBackend()
+    pool = Dispatcher(2, 10, backend=backend).run()
+    pool.enqueue(*[lambda: sleep_for(60)] * 2, *[lambda: square(3)] * 5)
+    while backend.running() < 2:
+        time.sleep(0.01)
+
+    started = time.monotonic()
+    results, errors = pool.shutdown(cancel_pending=True)
+
+    assert time.monotonic() - started < 10  # the 60 s jobs were stopped
+    assert len(results) + len(errors) == 7
+    assert len(errors) >= 2
+    assert all(isinstance(error, JobCancelled) for error in errors)
+
+
 @pytest.mark.parametrize("to_group", [False, True], ids=["process", "group"])
 def test_process_ctrl_c_during_wait_stops_everything(
     tmp_path: Path, to_group: bool

@@ -300,7 +300,10 @@ class Pool(Generic[R]):
         try:
             self._queue.close()
             if cancel_pending:
+                # Nothing new starts; what runs is stopped where the backend
+                # can stop it (processes, Dask) and finishes where it cannot.
                 self._cancel_pending()
+                self._backend.interrupt()
             self._backend.join()
         except BaseException:
             # Interrupted while waiting (Ctrl-C): give up on what has not
