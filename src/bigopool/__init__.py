@@ -18,6 +18,7 @@ from ._backends import Backend
 from ._context import Context
 from ._dispatcher import Dispatcher
 from ._errors import Cancelled, Errors, JobCancelled, JobTimeout, WorkerDied
+from ._executor import Executor
 from ._job import Job, JobLike
 from ._parallel import cancelable_parallel, parallel
 
@@ -29,6 +30,7 @@ __all__ = [
     "Context",
     "Dispatcher",
     "Errors",
+    "Executor",
     "Job",
     "JobCancelled",
     "JobLike",

@@ -1,0 +1,504 @@
+"""A :class:`concurrent.futures.Executor` on bigopool's queue and workers.
+
+The executor is a thin layer over the same parts a :class:`Dispatcher` uses:
+a :class:`~bigopool._queue.JobQueue` and a backend's workers. What goes into
+the queue is a small work item whose ``execute()`` claims its future
+(``set_running_or_notify_cancel``), calls the function and settles the
+future itself, so the sink that receives outcomes has nothing left to do.
+
+Settling the future inside ``execute()`` rather than in the sink is on
+purpose: a worker keeps its last job and result in local variables while it
+sleeps, and CPython's own tests (issue 16284, issue 14406) require that an
+executor hold no reference to a finished call or its result. ``execute()``
+therefore clears the item and returns ``None``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import sys
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent import futures
+from concurrent.futures import Future
+from concurrent.futures.thread import BrokenThreadPool
+from typing import Any, ParamSpec, TypeVar
+
+from ._backends import Backend, WorkerOptions
+from ._backends._thread import ThreadBackend
+from ._dispatcher import check_size
+from ._queue import JobQueue, QueueClosed
+
+__all__ = ["Executor"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_log = logging.getLogger("bigopool")
+
+# Worker threads of every executor still running, each with its queue, so
+# that interpreter exit can let them finish their work as the standard
+# library's pools do (its workers are joined at exit too). Weak keys: a
+# thread that ended drops out by itself.
+_live: weakref.WeakKeyDictionary[threading.Thread, JobQueue] = (
+    weakref.WeakKeyDictionary()
+)
+_live_lock = threading.Lock()
+_interpreter_exiting = False
+_counter = itertools.count()
+
+
+def _at_exit() -> None:
+    global _interpreter_exiting
+
+    with _live_lock:
+        _interpreter_exiting = True
+        items = list(_live.items())
+
+    for _, queue in items:
+        queue.close()
+    for thread, _ in items:
+        thread.join()
+
+
+# The standard library registers its pools' exit hook the same way, so that
+# it runs before atexit callbacks and a callback that submits is refused
+# (CPython test_submit_after_interpreter_shutdown checks exactly that).
+_register = getattr(threading, "_register_atexit", None)
+if _register is not None:
+    _register(_at_exit)
+else:  # pragma: no cover - every supported CPython has it
+    import atexit
+
+    atexit.register(_at_exit)
+
+
+def _default_workers() -> int:
+    # Python 3.13 counts the CPUs this process may use; older ones all CPUs.
+    count = getattr(os, "process_cpu_count", os.cpu_count)()
+    return min(32, (count or 1) + 4)
+
+
+class _WorkItem:
+    """One ``submit()``: a future and the call that settles it."""
+
+    __slots__ = ("call",)
+
+    def __init__(
+        self,
+        future: Future[Any],
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        self.call: tuple[Any, ...] | None = (future, fn, args, kwargs)
+
+    def execute(self) -> None:
+        call = self.call
+        if call is None:
+            return
+
+        self.call = None
+        future, fn, args, kwargs = call
+        del call
+        if not future.set_running_or_notify_cancel():
+            return
+
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as error:
+            future.set_exception(error)
+            # The traceback holds this frame and so the future: break the
+            # cycle now rather than at the next garbage collection.
+            del error
+        else:
+            future.set_result(result)
+
+    def cancel(self, error: BaseException | None = None) -> None:
+        """Settle the future without running the call (never started)."""
+        call = self.call
+        if call is None:
+            return
+
+        self.call = None
+        future = call[0]
+        if error is None:
+            future.cancel()
+            # Moves it to CANCELLED_AND_NOTIFIED, which wakes wait() and
+            # as_completed() callers, unlike cancel() alone.
+            future.set_running_or_notify_cancel()
+        elif future.set_running_or_notify_cancel():
+            future.set_exception(error)
+
+
+class _Startup:
+    """Runs an executor's initializer once in each worker thread.
+
+    The thread backend has no hook that runs in a worker before its first
+    job, so the first job each thread takes runs the initializer. A failing
+    initializer breaks the pool, as ``ThreadPoolExecutor`` does.
+    """
+
+    def __init__(
+        self,
+        initializer: Callable[..., object],
+        initargs: tuple[Any, ...],
+        on_failure: Callable[[], None],
+    ) -> None:
+        self.initializer = initializer
+        self.initargs = initargs
+        self.on_failure = on_failure
+        self.local = threading.local()
+        self.broken: str | None = None
+
+    def ready(self) -> bool:
+        """True when this thread may run jobs; runs the initializer once."""
+        local = self.local
+        if not getattr(local, "started", False):
+            local.started = True
+            try:
+                self.initializer(*self.initargs)
+            except BaseException:
+                _log.critical("Exception in initializer:", exc_info=True)
+                self.broken = (
+                    "A thread initializer failed, the thread pool is not "
+                    "usable anymore"
+                )
+                self.on_failure()
+        return self.broken is None
+
+
+class _InitWorkItem(_WorkItem):
+    """A work item of an executor that has an initializer."""
+
+    __slots__ = ("startup",)
+
+    def __init__(
+        self,
+        future: Future[Any],
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        startup: _Startup,
+    ) -> None:
+        super().__init__(future, fn, args, kwargs)
+        self.startup = startup
+
+    def execute(self) -> None:
+        startup = self.startup
+        if startup.ready():
+            super().execute()
+        else:
+            self.cancel(BrokenThreadPool(startup.broken))
+
+
+class _Sink:
+    """Work items settle their own futures, so outcomes need no recording.
+
+    ``failure`` only sees an error raised by the future itself, for example
+    one a caller settled by hand; nobody waits for it, so it is logged.
+    """
+
+    __slots__ = ()
+
+    results: list[Any] | None = None
+
+    def success(self, job: Any, result: Any) -> None:
+        pass
+
+    def failure(self, job: Any, error: BaseException) -> None:
+        _log.error("work item %r failed outside its call", job, exc_info=error)
+
+
+class Executor(futures.Executor):
+    """A drop-in :class:`concurrent.futures.ThreadPoolExecutor` that can push
+    back on fast producers.
+
+    ``max_workers`` threads run the calls; ``None`` means ``min(32, CPUs +
+    4)`` as in the standard library. With ``queue_size=None`` the queue of
+    calls waiting to start is unbounded, exactly like ``ThreadPoolExecutor``.
+    With an integer, :meth:`submit` blocks while that many calls are waiting
+    (and resumes once half of them have started), :meth:`try_submit`
+    returns ``None`` instead of blocking, and :meth:`map` reads its inputs
+    lazily, holding at most ``queue_size + max_workers`` calls in flight.
+
+    ``initializer(*initargs)`` runs in each worker thread before the first
+    call it runs; if it raises, the pool is broken: pending futures fail
+    with :class:`~concurrent.futures.thread.BrokenThreadPool` and so does
+    any later ``submit``.
+
+    Raises:
+        ValueError: ``max_workers`` or ``queue_size`` is below 1, or
+            ``backend`` is not ``"thread"``.
+        TypeError: ``max_workers`` or ``queue_size`` is not an int, or
+            ``initializer`` is not callable.
+    """
+
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        *,
+        queue_size: int | None = None,
+        backend: str = "thread",
+        thread_name_prefix: str = "",
+        initializer: Callable[..., object] | None = None,
+        initargs: tuple[Any, ...] = (),
+    ) -> None:
+        if max_workers is None:
+            max_workers = _default_workers()
+        elif isinstance(max_workers, bool) or not isinstance(max_workers, int):
+            raise TypeError(
+                f"max_workers must be an int, got {type(max_workers).__name__}"
+            )
+        if max_workers <= 0:
+            raise ValueError("max_workers must be greater than 0")
+        if queue_size is not None:
+            check_size("queue_size", queue_size)
+        if initializer is not None and not callable(initializer):
+            raise TypeError("initializer must be a callable")
+
+        self._max_workers = max_workers
+        self._queue_size = queue_size
+        self._backend = _backend_for(backend, thread_name_prefix)
+        self._queue = JobQueue(sys.maxsize if queue_size is None else queue_size)
+        self._startup = (
+            None
+            if initializer is None
+            else _Startup(initializer, tuple(initargs), self._break)
+        )
+        self._lock = threading.Lock()
+        self._accepting = True
+        self._broken: str | None = None
+        self._joined = False
+
+        self._put = self._queue.put
+        self._prepare = self._backend.prepare
+
+        self._backend.start(max_workers, self._queue, _Sink(), WorkerOptions())
+        threads = getattr(self._backend, "threads", ())
+        with _live_lock:
+            for thread in threads:
+                _live[thread] = self._queue
+
+        # Dropped without shutdown(): let the workers finish what is queued
+        # and stop, as ThreadPoolExecutor does, instead of idling forever.
+        weakref.finalize(self, self._queue.close).atexit = False
+
+    @property
+    def max_workers(self) -> int:
+        """How many calls run at once."""
+        return self._max_workers
+
+    @property
+    def queue_size(self) -> int | None:
+        """How many calls may wait to start, or ``None`` for no limit."""
+        return self._queue_size
+
+    def submit(
+        self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> Future[T]:
+        """Schedule ``fn(*args, **kwargs)`` and return its future.
+
+        With a ``queue_size``, blocks while ``queue_size`` calls wait to
+        start. Costs one future and one small work item.
+
+        Raises:
+            RuntimeError: the executor was shut down, or the interpreter is
+                exiting.
+            BrokenThreadPool: an initializer failed.
+        """
+        if not self._accepting:
+            raise self._refusal()
+
+        future: Future[T] = Future()
+        if self._startup is None:
+            item = _WorkItem(future, fn, args, kwargs)
+        else:
+            item = _InitWorkItem(future, fn, args, kwargs, self._startup)
+        try:
+            self._put(self._prepare(item))
+        except QueueClosed:
+            raise self._refusal() from None
+        return future
+
+    def try_submit(
+        self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> Future[T] | None:
+        """Like :meth:`submit`, but return ``None`` instead of blocking when
+        ``queue_size`` calls are already waiting. Never blocks.
+
+        Raises like :meth:`submit`.
+        """
+        if not self._accepting:
+            raise self._refusal()
+
+        future: Future[T] = Future()
+        if self._startup is None:
+            item = _WorkItem(future, fn, args, kwargs)
+        else:
+            item = _InitWorkItem(future, fn, args, kwargs, self._startup)
+        try:
+            if self._queue.try_put(self._prepare(item)):
+                return future
+        except QueueClosed:
+            raise self._refusal() from None
+        return None
+
+    def map(
+        self,
+        fn: Callable[..., T],
+        *iterables: Iterable[Any],
+        timeout: float | None = None,
+        chunksize: int = 1,
+    ) -> Iterator[T]:
+        """Return an iterator of ``fn`` applied to the items of
+        ``iterables``, in order, like the built-in :func:`map`.
+
+        Without ``queue_size`` every call is submitted before this returns,
+        as in the standard library. With it, at most ``queue_size +
+        max_workers`` calls are in flight: the inputs are read as results
+        are consumed, so an endless generator is fine. ``chunksize`` is
+        accepted and ignored, as by ``ThreadPoolExecutor``.
+
+        Raises:
+            RuntimeError: the executor was shut down (when called).
+            TimeoutError: ``timeout`` seconds after the call, the next
+                result was not ready (when iterating).
+            Exception: whatever ``fn`` raised for the next item (when
+                iterating); the calls not yet started are then cancelled.
+        """
+        end = None if timeout is None else time.monotonic() + timeout
+        if self._queue_size is None:
+            return _drain_ordered(
+                deque(self.submit(fn, *args) for args in zip(*iterables)), end
+            )
+        return self._map_lazily(fn, zip(*iterables), end)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop taking calls; run those already submitted, then stop workers.
+
+        With ``cancel_futures=True`` the calls that have not started are
+        cancelled instead. With ``wait=True`` this returns once every
+        worker thread has ended. Calling it again is harmless.
+        """
+        with self._lock:
+            self._accepting = False
+        self._queue.close()
+
+        if cancel_futures:
+            for runner in self._queue.drain():
+                _item_of(runner).cancel()
+        if wait:
+            self._backend.join()
+
+    def __repr__(self) -> str:
+        state = "open" if self._accepting else "shut down"
+        if self._broken is not None:
+            state = "broken"
+        return (
+            f"<bigopool.Executor {state} max_workers={self._max_workers} "
+            f"queue_size={self._queue_size} backend={self._backend.name!r}>"
+        )
+
+    # Internals.
+
+    def _refusal(self) -> RuntimeError:
+        if self._broken is not None:
+            return BrokenThreadPool(self._broken)
+        if _interpreter_exiting:
+            return RuntimeError(
+                "cannot schedule new futures after interpreter shutdown"
+            )
+        return RuntimeError("cannot schedule new futures after shutdown")
+
+    def _break(self) -> None:
+        # Called from a worker whose initializer raised: refuse new calls
+        # and fail the queued ones, as ThreadPoolExecutor does.
+        startup = self._startup
+        assert startup is not None
+        with self._lock:
+            self._broken = startup.broken
+            self._accepting = False
+        self._queue.close()
+
+        error = BrokenThreadPool(startup.broken)
+        for runner in self._queue.drain():
+            _item_of(runner).cancel(error)
+
+    def _map_lazily(
+        self, fn: Callable[..., T], inputs: Iterator[tuple[Any, ...]], end: float | None
+    ) -> Iterator[T]:
+        window = (self._queue_size or 1) + self._max_workers
+        pending: deque[Future[T]] = deque()
+
+        # Submit a first window now, so that work starts and a shut-down
+        # executor fails here rather than at the first next().
+        for args in itertools.islice(inputs, window):
+            pending.append(self.submit(fn, *args))
+        return _drain_ordered(pending, end, lambda: self._refill(fn, inputs, pending))
+
+    def _refill(
+        self,
+        fn: Callable[..., T],
+        inputs: Iterator[tuple[Any, ...]],
+        pending: deque[Future[T]],
+    ) -> None:
+        args = next(inputs, None)
+        if args is not None:
+            pending.append(self.submit(fn, *args))
+
+
+def _drain_ordered(
+    pending: deque[Future[T]],
+    end: float | None,
+    refill: Callable[[], None] | None = None,
+) -> Iterator[T]:
+    # The iterator is a separate generator so that map() submits before the
+    # first next(), as the standard library's does.
+    try:
+        while pending:
+            if refill is not None:
+                refill()
+            # Popped inside the call: this frame must not hold the future
+            # (and so the result) while the caller holds the value.
+            if end is None:
+                yield _result_or_cancel(pending.popleft(), None)
+            else:
+                yield _result_or_cancel(pending.popleft(), end - time.monotonic())
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _result_or_cancel(future: Future[T], timeout: float | None) -> T:
+    try:
+        return future.result(timeout)
+    finally:
+        # After a timeout the call must not start any more.
+        future.cancel()
+        # The future holds the traceback of an error, whose frames hold
+        # this one: break the cycle.
+        del future
+
+
+def _item_of(runner: Any) -> _WorkItem:
+    item = getattr(runner, "__self__", runner)
+    assert isinstance(item, _WorkItem)
+    return item
+
+
+def _backend_for(spec: object, thread_name_prefix: str) -> Backend:
+    if spec == "thread":
+        prefix = thread_name_prefix or f"bigopool.Executor-{next(_counter)}"
+        return ThreadBackend(thread_name_prefix=prefix)
+    if spec == "process":
+        raise ValueError(
+            "backend='process' is not supported by bigopool.Executor yet; "
+            "use backend='thread' or concurrent.futures.ProcessPoolExecutor"
+        )
+    raise ValueError(f"backend must be 'thread', got {spec!r}")
