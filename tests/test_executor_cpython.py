@@ -30,13 +30,15 @@ if sys.version_info < (3, 13):
     )
 
 try:
-    from test.test_concurrent_futures.executor import ExecutorTest
-    from test.test_concurrent_futures.test_as_completed import AsCompletedTests
-    from test.test_concurrent_futures.test_init import InitializerMixin
-    from test.test_concurrent_futures.test_shutdown import ExecutorShutdownTest
-    from test.test_concurrent_futures.test_thread_pool import ThreadPoolExecutorTest
-    from test.test_concurrent_futures.test_wait import ThreadPoolWaitTests, WaitTests
-    from test.test_concurrent_futures.util import BaseTestCase, ExecutorMixin
+    # Modules, not classes: a TestCase imported by name into this module
+    # would be collected and run with ThreadPoolExecutor itself.
+    from test.test_concurrent_futures import executor as cf_executor
+    from test.test_concurrent_futures import test_as_completed as cf_as_completed
+    from test.test_concurrent_futures import test_init as cf_init
+    from test.test_concurrent_futures import test_shutdown as cf_shutdown
+    from test.test_concurrent_futures import test_thread_pool as cf_thread_pool
+    from test.test_concurrent_futures import test_wait as cf_wait
+    from test.test_concurrent_futures import util as cf_util
 except ImportError as error:  # pragma: no cover - depends on the build
     pytest.skip(
         f"the standard library's test package is not installed ({error})",
@@ -63,13 +65,13 @@ _CHILD_IMPORT = _skip(
 )
 
 
-class Unbounded(ExecutorMixin):
+class Unbounded(cf_util.ExecutorMixin):
     """The drop-in configuration: no queue_size, like ThreadPoolExecutor."""
 
     executor_type = bigopool.Executor
 
 
-class Bounded(ExecutorMixin):
+class Bounded(cf_util.ExecutorMixin):
     """With backpressure; larger than any test's burst of submissions, so
     the tests' expectations about how many calls were queued still hold."""
 
@@ -77,16 +79,8 @@ class Bounded(ExecutorMixin):
     executor_kwargs = {"queue_size": 64}  # noqa: RUF012 - CPython's own shape
 
 
-class BigopoolExecutorTest(Unbounded, ExecutorTest, BaseTestCase):
-    pass
-
-
-class BigopoolBoundedExecutorTest(Bounded, ExecutorTest, BaseTestCase):
-    pass
-
-
-class BigopoolThreadFlavourTest(Unbounded, ThreadPoolExecutorTest):
-    """ThreadPoolExecutor's own extra tests, where they are about behaviour."""
+class BigopoolExecutorTest(Unbounded, cf_thread_pool.ThreadPoolExecutorTest):
+    """The generic ExecutorTest plus ThreadPoolExecutor's behavioural extras."""
 
     test_saturation = _PRIVATE_THREADS
     test_idle_thread_reuse = _PRIVATE_THREADS
@@ -95,29 +89,37 @@ class BigopoolThreadFlavourTest(Unbounded, ThreadPoolExecutorTest):
     )
 
 
-class BigopoolWaitTests(Unbounded, ThreadPoolWaitTests):
+class BigopoolBoundedExecutorTest(
+    Bounded, cf_executor.ExecutorTest, cf_util.BaseTestCase
+):
+    """map() takes its lazy path when queue_size is set."""
+
+
+class BigopoolWaitTests(Unbounded, cf_wait.ThreadPoolWaitTests):
     pass
 
 
-class BigopoolBoundedWaitTests(Bounded, WaitTests, BaseTestCase):
+class BigopoolAsCompletedTests(
+    Unbounded, cf_as_completed.AsCompletedTests, cf_util.BaseTestCase
+):
     pass
 
 
-class BigopoolAsCompletedTests(Unbounded, AsCompletedTests, BaseTestCase):
-    pass
-
-
-class BigopoolShutdownTest(Unbounded, ExecutorShutdownTest, BaseTestCase):
+class BigopoolShutdownTest(
+    Unbounded, cf_shutdown.ExecutorShutdownTest, cf_util.BaseTestCase
+):
     test_interpreter_shutdown = _CHILD_IMPORT
     test_submit_after_interpreter_shutdown = _CHILD_IMPORT
     test_hang_gh83386 = _CHILD_IMPORT
 
 
-class BigopoolBoundedShutdownTest(Bounded, ExecutorShutdownTest, BaseTestCase):
+class BigopoolBoundedShutdownTest(
+    Bounded, cf_shutdown.ExecutorShutdownTest, cf_util.BaseTestCase
+):
     test_interpreter_shutdown = _CHILD_IMPORT
     test_submit_after_interpreter_shutdown = _CHILD_IMPORT
     test_hang_gh83386 = _CHILD_IMPORT
 
 
-class BigopoolInitializerTest(InitializerMixin, BaseTestCase):
+class BigopoolInitializerTest(cf_init.InitializerMixin, cf_util.BaseTestCase):
     executor_type = bigopool.Executor

@@ -95,8 +95,9 @@ class _WorkItem:
         fn: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
+        started: itertools.count[int],
     ) -> None:
-        self.call: tuple[Any, ...] | None = (future, fn, args, kwargs)
+        self.call: tuple[Any, ...] | None = (future, fn, args, kwargs, started)
 
     def execute(self) -> None:
         call = self.call
@@ -104,8 +105,9 @@ class _WorkItem:
             return
 
         self.call = None
-        future, fn, args, kwargs = call
+        future, fn, args, kwargs, started = call
         del call
+        next(started)
         if not future.set_running_or_notify_cancel():
             return
 
@@ -184,9 +186,10 @@ class _InitWorkItem(_WorkItem):
         fn: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
+        started: itertools.count[int],
         startup: _Startup,
     ) -> None:
-        super().__init__(future, fn, args, kwargs)
+        super().__init__(future, fn, args, kwargs, started)
         self.startup = startup
 
     def execute(self) -> None:
@@ -198,20 +201,25 @@ class _InitWorkItem(_WorkItem):
 
 
 class _Sink:
-    """Work items settle their own futures, so outcomes need no recording.
+    """Work items settle their own futures, so outcomes need no recording;
+    the sink only counts finished items, to tell how many workers are idle.
 
     ``failure`` only sees an error raised by the future itself, for example
     one a caller settled by hand; nobody waits for it, so it is logged.
     """
 
-    __slots__ = ()
+    __slots__ = ("finished",)
 
     results: list[Any] | None = None
 
+    def __init__(self) -> None:
+        self.finished = itertools.count()
+
     def success(self, job: Any, result: Any) -> None:
-        pass
+        next(self.finished)
 
     def failure(self, job: Any, error: BaseException) -> None:
+        next(self.finished)
         _log.error("work item %r failed outside its call", job, exc_info=error)
 
 
@@ -279,7 +287,9 @@ class Executor(futures.Executor):
         self._put = self._queue.put
         self._prepare = self._backend.prepare
 
-        self._backend.start(max_workers, self._queue, _Sink(), WorkerOptions())
+        self._started = itertools.count()
+        self._sink = _Sink()
+        self._backend.start(max_workers, self._queue, self._sink, WorkerOptions())
         threads = getattr(self._backend, "threads", ())
         with _live_lock:
             for thread in threads:
@@ -317,9 +327,11 @@ class Executor(futures.Executor):
 
         future: Future[T] = Future()
         if self._startup is None:
-            item = _WorkItem(future, fn, args, kwargs)
+            item = _WorkItem(future, fn, args, kwargs, self._started)
         else:
-            item = _InitWorkItem(future, fn, args, kwargs, self._startup)
+            item = _InitWorkItem(
+                future, fn, args, kwargs, self._started, self._startup
+            )
         try:
             self._put(self._prepare(item))
         except QueueClosed:
@@ -339,9 +351,11 @@ class Executor(futures.Executor):
 
         future: Future[T] = Future()
         if self._startup is None:
-            item = _WorkItem(future, fn, args, kwargs)
+            item = _WorkItem(future, fn, args, kwargs, self._started)
         else:
-            item = _InitWorkItem(future, fn, args, kwargs, self._startup)
+            item = _InitWorkItem(
+                future, fn, args, kwargs, self._started, self._startup
+            )
         try:
             if self._queue.try_put(self._prepare(item)):
                 return future
@@ -391,8 +405,7 @@ class Executor(futures.Executor):
         self._queue.close()
 
         if cancel_futures:
-            for runner in self._queue.drain():
-                _item_of(runner).cancel()
+            self._cancel_waiting()
         if wait:
             self._backend.join()
 
@@ -415,6 +428,24 @@ class Executor(futures.Executor):
                 "cannot schedule new futures after interpreter shutdown"
             )
         return RuntimeError("cannot schedule new futures after shutdown")
+
+    def _cancel_waiting(self) -> None:
+        # A call submitted to an idle worker counts as started, as it does
+        # in ThreadPoolExecutor, where an idle thread takes it at once; here
+        # the woken worker may not have popped it yet, so leave as many
+        # calls at the head of the queue as there are idle workers. Popping
+        # from the tail leaves the head to the workers popping concurrently.
+        running = _peek(self._started) - _peek(self._sink.finished)
+        keep = self._max_workers - min(max(running, 0), self._max_workers)
+        items = self._queue.items
+        tail: list[Any] = []
+        while len(items) > keep:
+            try:
+                tail.append(items.pop())
+            except IndexError:
+                break
+        for runner in reversed(tail):
+            _item_of(runner).cancel()
 
     def _break(self) -> None:
         # Called from a worker whose initializer raised: refuse new calls
@@ -484,6 +515,12 @@ def _result_or_cancel(future: Future[T], timeout: float | None) -> T:
         # The future holds the traceback of an error, whose frames hold
         # this one: break the cycle.
         del future
+
+
+def _peek(counter: itertools.count[int]) -> int:
+    # The next value of an itertools.count without taking it. count is used
+    # because next() on it is atomic, unlike += on an attribute.
+    return int(repr(counter)[len("count(") : -1])
 
 
 def _item_of(runner: Any) -> _WorkItem:
