@@ -24,9 +24,8 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent import futures
 from concurrent.futures import Future
-from concurrent.futures.thread import BrokenThreadPool
+from concurrent.futures.thread import BrokenThreadPool, ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
 from ._backends import Backend, WorkerOptions
@@ -168,8 +167,7 @@ class _Startup:
             except BaseException:
                 _log.critical("Exception in initializer:", exc_info=True)
                 self.broken = (
-                    "A thread initializer failed, the thread pool is not "
-                    "usable anymore"
+                    "A thread initializer failed, the thread pool is not usable anymore"
                 )
                 self.on_failure()
         return self.broken is None
@@ -223,9 +221,13 @@ class _Sink:
         _log.error("work item %r failed outside its call", job, exc_info=error)
 
 
-class Executor(futures.Executor):
+class Executor(ThreadPoolExecutor):
     """A drop-in :class:`concurrent.futures.ThreadPoolExecutor` that can push
     back on fast producers.
+
+    It subclasses ``ThreadPoolExecutor`` only to be accepted where one is
+    required by type (``loop.set_default_executor`` since Python 3.11);
+    none of that class's code or state is used.
 
     ``max_workers`` threads run the calls; ``None`` means ``min(32, CPUs +
     4)`` as in the standard library. With ``queue_size=None`` the queue of
@@ -281,7 +283,7 @@ class Executor(futures.Executor):
         )
         self._lock = threading.Lock()
         self._accepting = True
-        self._broken: str | None = None
+        self._broken_reason: str | None = None
         self._joined = False
 
         self._put = self._queue.put
@@ -329,9 +331,7 @@ class Executor(futures.Executor):
         if self._startup is None:
             item = _WorkItem(future, fn, args, kwargs, self._started)
         else:
-            item = _InitWorkItem(
-                future, fn, args, kwargs, self._started, self._startup
-            )
+            item = _InitWorkItem(future, fn, args, kwargs, self._started, self._startup)
         try:
             self._put(self._prepare(item))
         except QueueClosed:
@@ -353,9 +353,7 @@ class Executor(futures.Executor):
         if self._startup is None:
             item = _WorkItem(future, fn, args, kwargs, self._started)
         else:
-            item = _InitWorkItem(
-                future, fn, args, kwargs, self._started, self._startup
-            )
+            item = _InitWorkItem(future, fn, args, kwargs, self._started, self._startup)
         try:
             if self._queue.try_put(self._prepare(item)):
                 return future
@@ -387,11 +385,10 @@ class Executor(futures.Executor):
                 iterating); the calls not yet started are then cancelled.
         """
         end = None if timeout is None else time.monotonic() + timeout
+        inputs = zip(*iterables, strict=False)
         if self._queue_size is None:
-            return _drain_ordered(
-                deque(self.submit(fn, *args) for args in zip(*iterables)), end
-            )
-        return self._map_lazily(fn, zip(*iterables), end)
+            return _drain_ordered(deque(self.submit(fn, *a) for a in inputs), end)
+        return self._map_lazily(fn, inputs, end)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop taking calls; run those already submitted, then stop workers.
@@ -411,7 +408,7 @@ class Executor(futures.Executor):
 
     def __repr__(self) -> str:
         state = "open" if self._accepting else "shut down"
-        if self._broken is not None:
+        if self._broken_reason is not None:
             state = "broken"
         return (
             f"<bigopool.Executor {state} max_workers={self._max_workers} "
@@ -421,8 +418,8 @@ class Executor(futures.Executor):
     # Internals.
 
     def _refusal(self) -> RuntimeError:
-        if self._broken is not None:
-            return BrokenThreadPool(self._broken)
+        if self._broken_reason is not None:
+            return BrokenThreadPool(self._broken_reason)
         if _interpreter_exiting:
             return RuntimeError(
                 "cannot schedule new futures after interpreter shutdown"
@@ -453,7 +450,7 @@ class Executor(futures.Executor):
         startup = self._startup
         assert startup is not None
         with self._lock:
-            self._broken = startup.broken
+            self._broken_reason = startup.broken
             self._accepting = False
         self._queue.close()
 
@@ -462,26 +459,35 @@ class Executor(futures.Executor):
             _item_of(runner).cancel(error)
 
     def _map_lazily(
-        self, fn: Callable[..., T], inputs: Iterator[tuple[Any, ...]], end: float | None
-    ) -> Iterator[T]:
-        window = (self._queue_size or 1) + self._max_workers
-        pending: deque[Future[T]] = deque()
-
-        # Submit a first window now, so that work starts and a shut-down
-        # executor fails here rather than at the first next().
-        for args in itertools.islice(inputs, window):
-            pending.append(self.submit(fn, *args))
-        return _drain_ordered(pending, end, lambda: self._refill(fn, inputs, pending))
-
-    def _refill(
         self,
         fn: Callable[..., T],
         inputs: Iterator[tuple[Any, ...]],
-        pending: deque[Future[T]],
-    ) -> None:
-        args = next(inputs, None)
-        if args is not None:
-            pending.append(self.submit(fn, *args))
+        end: float | None,
+    ) -> Iterator[T]:
+        window = (self._queue_size or 1) + self._max_workers
+        pending: deque[Future[T]] = deque()
+        spare: list[tuple[Any, ...]] = []
+
+        def top_up() -> None:
+            # Submit without blocking while the window has room, so that a
+            # full queue never delays map() itself or a result that is ready.
+            # Only with nothing in flight is blocking the way to progress.
+            while len(pending) < window:
+                args = spare.pop() if spare else next(inputs, None)
+                if args is None:
+                    return
+                future = self.try_submit(fn, *args)
+                if future is None:
+                    if pending:
+                        spare.append(args)
+                        return
+                    future = self.submit(fn, *args)
+                pending.append(future)
+
+        # A first window now, so that work starts before the first next()
+        # and a shut-down executor fails here, as in the standard library.
+        top_up()
+        return _drain_ordered(pending, end, top_up)
 
 
 def _drain_ordered(
@@ -492,9 +498,13 @@ def _drain_ordered(
     # The iterator is a separate generator so that map() submits before the
     # first next(), as the standard library's does.
     try:
-        while pending:
+        while True:
+            # Refill first: with a full queue, inputs may be held back
+            # while pending is already empty.
             if refill is not None:
                 refill()
+            if not pending:
+                return
             # Popped inside the call: this frame must not hold the future
             # (and so the result) while the caller holds the value.
             if end is None:
