@@ -15,6 +15,7 @@ therefore clears the item and returns ``None``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import os
@@ -83,58 +84,52 @@ def _default_workers() -> int:
     return min(32, (count or 1) + 4)
 
 
-class _WorkItem:
-    """One ``submit()``: a future and the call that settles it."""
+# A work item is ``partial(_run, started, cell)`` with ``cell`` the list
+# ``[future, fn, args, kwargs]``: built in C, without a Python __init__, and
+# called by the worker like any runner. ``_run`` empties the cell, so a
+# worker that keeps its last runner while it sleeps keeps nothing alive.
+_Runner = functools.partial[None]
 
-    __slots__ = ("call",)
 
-    def __init__(
-        self,
-        future: Future[Any],
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        started: itertools.count[int],
-    ) -> None:
-        self.call: tuple[Any, ...] | None = (future, fn, args, kwargs, started)
+def _run(started: itertools.count[int], cell: list[Any]) -> None:
+    if not cell:
+        return
 
-    def execute(self) -> None:
-        call = self.call
-        if call is None:
-            return
+    future, fn, args, kwargs = cell
+    cell.clear()
+    next(started)
+    if not future.set_running_or_notify_cancel():
+        return
 
-        self.call = None
-        future, fn, args, kwargs, started = call
-        del call
-        next(started)
-        if not future.set_running_or_notify_cancel():
-            return
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException as error:
+        future.set_exception(error)
+        # The traceback holds this frame: leave it nothing to keep alive.
+        del future, fn, args, kwargs, error
+    else:
+        future.set_result(result)
 
-        try:
-            result = fn(*args, **kwargs)
-        except BaseException as error:
-            future.set_exception(error)
-            # The traceback holds this frame and so the future: break the
-            # cycle now rather than at the next garbage collection.
-            del error
-        else:
-            future.set_result(result)
 
-    def cancel(self, error: BaseException | None = None) -> None:
-        """Settle the future without running the call (never started)."""
-        call = self.call
-        if call is None:
-            return
+def _cancel(runner: _Runner, error: BaseException | None = None) -> None:
+    """Settle a runner's future without running it: cancelled, or failed
+    with ``error``. Only for runners no worker will run."""
+    _settle(runner.args[-1], error)
 
-        self.call = None
-        future = call[0]
-        if error is None:
-            future.cancel()
-            # Moves it to CANCELLED_AND_NOTIFIED, which wakes wait() and
-            # as_completed() callers, unlike cancel() alone.
-            future.set_running_or_notify_cancel()
-        elif future.set_running_or_notify_cancel():
-            future.set_exception(error)
+
+def _settle(cell: list[Any], error: BaseException | None) -> None:
+    if not cell:
+        return
+
+    future = cell[0]
+    cell.clear()
+    if error is None:
+        future.cancel()
+        # Moves it to CANCELLED_AND_NOTIFIED, which wakes wait() and
+        # as_completed() callers, unlike cancel() alone.
+        future.set_running_or_notify_cancel()
+    elif future.set_running_or_notify_cancel():
+        future.set_exception(error)
 
 
 class _Startup:
@@ -173,29 +168,14 @@ class _Startup:
         return self.broken is None
 
 
-class _InitWorkItem(_WorkItem):
-    """A work item of an executor that has an initializer."""
-
-    __slots__ = ("startup",)
-
-    def __init__(
-        self,
-        future: Future[Any],
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        started: itertools.count[int],
-        startup: _Startup,
-    ) -> None:
-        super().__init__(future, fn, args, kwargs, started)
-        self.startup = startup
-
-    def execute(self) -> None:
-        startup = self.startup
-        if startup.ready():
-            super().execute()
-        else:
-            self.cancel(BrokenThreadPool(startup.broken))
+def _run_initialized(
+    startup: _Startup, started: itertools.count[int], cell: list[Any]
+) -> None:
+    # The runner of an executor that has an initializer.
+    if startup.ready():
+        _run(started, cell)
+    else:
+        _settle(cell, BrokenThreadPool(startup.broken))
 
 
 class _Sink:
@@ -286,10 +266,20 @@ class Executor(ThreadPoolExecutor):
         self._broken_reason: str | None = None
         self._joined = False
 
-        self._put = self._queue.put
-        self._prepare = self._backend.prepare
-
         self._started = itertools.count()
+
+        # Bound once: submit() calls them for every call. The runner goes
+        # into the queue as is: it is what ThreadBackend.prepare() would
+        # return for it, and skipping that call is measurable.
+        self._put = self._queue.put
+        self._runner: Callable[[list[Any]], _Runner] = (
+            functools.partial(functools.partial, _run, self._started)
+            if self._startup is None
+            else functools.partial(
+                functools.partial, _run_initialized, self._startup, self._started
+            )
+        )
+
         self._sink = _Sink()
         self._backend.start(max_workers, self._queue, self._sink, WorkerOptions())
         threads = getattr(self._backend, "threads", ())
@@ -328,12 +318,8 @@ class Executor(ThreadPoolExecutor):
             raise self._refusal()
 
         future: Future[T] = Future()
-        if self._startup is None:
-            item = _WorkItem(future, fn, args, kwargs, self._started)
-        else:
-            item = _InitWorkItem(future, fn, args, kwargs, self._started, self._startup)
         try:
-            self._put(self._prepare(item))
+            self._put(self._runner([future, fn, args, kwargs]))
         except QueueClosed:
             raise self._refusal() from None
         return future
@@ -350,12 +336,8 @@ class Executor(ThreadPoolExecutor):
             raise self._refusal()
 
         future: Future[T] = Future()
-        if self._startup is None:
-            item = _WorkItem(future, fn, args, kwargs, self._started)
-        else:
-            item = _InitWorkItem(future, fn, args, kwargs, self._started, self._startup)
         try:
-            if self._queue.try_put(self._prepare(item)):
+            if self._queue.try_put(self._runner([future, fn, args, kwargs])):
                 return future
         except QueueClosed:
             raise self._refusal() from None
@@ -442,7 +424,7 @@ class Executor(ThreadPoolExecutor):
             except IndexError:
                 break
         for runner in reversed(tail):
-            _item_of(runner).cancel()
+            _cancel(runner)
 
     def _break(self) -> None:
         # Called from a worker whose initializer raised: refuse new calls
@@ -456,7 +438,7 @@ class Executor(ThreadPoolExecutor):
 
         error = BrokenThreadPool(startup.broken)
         for runner in self._queue.drain():
-            _item_of(runner).cancel(error)
+            _cancel(runner, error)
 
     def _map_lazily(
         self,
@@ -531,12 +513,6 @@ def _peek(counter: itertools.count[int]) -> int:
     # The next value of an itertools.count without taking it. count is used
     # because next() on it is atomic, unlike += on an attribute.
     return int(repr(counter)[len("count(") : -1])
-
-
-def _item_of(runner: Any) -> _WorkItem:
-    item = getattr(runner, "__self__", runner)
-    assert isinstance(item, _WorkItem)
-    return item
 
 
 def _backend_for(spec: object, thread_name_prefix: str) -> Backend:
