@@ -457,8 +457,11 @@ def test_context_manager_waits_for_calls() -> None:
     assert _threads_named("ctx-waits") == []
 
 
-def test_executor_dropped_without_shutdown_stops_its_threads() -> None:
-    executor = Executor(2, thread_name_prefix="dropped")
+@pytest.mark.parametrize("initializer", [None, int])
+def test_executor_dropped_without_shutdown_stops_its_threads(
+    initializer: type[int] | None,
+) -> None:
+    executor = Executor(2, thread_name_prefix="dropped", initializer=initializer)
     results = executor.map(abs, range(-5, 5))
     threads = _threads_named("dropped")
     del executor

@@ -144,7 +144,7 @@ class _Startup:
         self,
         initializer: Callable[..., object],
         initargs: tuple[Any, ...],
-        on_failure: Callable[[], None],
+        on_failure: weakref.WeakMethod[Callable[[], None]],
     ) -> None:
         self.initializer = initializer
         self.initargs = initargs
@@ -164,7 +164,9 @@ class _Startup:
                 self.broken = (
                     "A thread initializer failed, the thread pool is not usable anymore"
                 )
-                self.on_failure()
+                on_failure = self.on_failure()
+                if on_failure is not None:
+                    on_failure()
         return self.broken is None
 
 
@@ -259,7 +261,9 @@ class Executor(ThreadPoolExecutor):
         self._startup = (
             None
             if initializer is None
-            else _Startup(initializer, tuple(initargs), self._break)
+            # Weak: a worker keeps its last runner, and so this, while it
+            # sleeps; a strong reference would keep the executor alive.
+            else _Startup(initializer, tuple(initargs), weakref.WeakMethod(self._break))
         )
         self._lock = threading.Lock()
         self._accepting = True
