@@ -15,7 +15,6 @@ therefore clears the item and returns ``None``.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import os
@@ -84,37 +83,52 @@ def _default_workers() -> int:
     return min(32, (count or 1) + 4)
 
 
-# A work item is ``partial(_run, started, cell)`` with ``cell`` the list
-# ``[future, fn, args, kwargs]``: built in C, without a Python __init__, and
-# called by the worker like any runner. ``_run`` empties the cell, so a
-# worker that keeps its last runner while it sleeps keeps nothing alive.
-_Runner = functools.partial[None]
+class _Call(list[Any]):
+    """One ``submit()``: the list ``[future, fn, args, kwargs, started]``,
+    called by a worker like any runner.
+
+    A list, so that it is built in C without a Python ``__init__`` and is the
+    only object a call adds to the queue; called, it empties itself, so a
+    worker that keeps its last runner while it sleeps keeps nothing alive.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> None:
+        if not self:
+            return
+
+        future, fn, args, kwargs, started = self[:5]
+        self.clear()
+        next(started)
+        if not future.set_running_or_notify_cancel():
+            return
+
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as error:
+            future.set_exception(error)
+            # The traceback holds this frame: leave it nothing to keep alive.
+            del future, fn, args, kwargs, error
+        else:
+            future.set_result(result)
 
 
-def _run(started: itertools.count[int], cell: list[Any]) -> None:
-    if not cell:
-        return
+class _InitCall(_Call):
+    """A call of an executor that has an initializer: its sixth element is
+    the executor's :class:`_Startup`."""
 
-    future, fn, args, kwargs = cell
-    cell.clear()
-    next(started)
-    if not future.set_running_or_notify_cancel():
-        return
+    __slots__ = ()
 
-    try:
-        result = fn(*args, **kwargs)
-    except BaseException as error:
-        future.set_exception(error)
-        # The traceback holds this frame: leave it nothing to keep alive.
-        del future, fn, args, kwargs, error
-    else:
-        future.set_result(result)
+    def __call__(self) -> None:
+        if not self:
+            return
 
-
-def _cancel(runner: _Runner, error: BaseException | None = None) -> None:
-    """Settle a runner's future without running it: cancelled, or failed
-    with ``error``. Only for runners no worker will run."""
-    _settle(runner.args[-1], error)
+        startup = self[5]
+        if startup.ready():
+            super().__call__()
+        else:
+            _settle(self, BrokenThreadPool(startup.broken))
 
 
 def _settle(cell: list[Any], error: BaseException | None) -> None:
@@ -168,16 +182,6 @@ class _Startup:
                 if on_failure is not None:
                     on_failure()
         return self.broken is None
-
-
-def _run_initialized(
-    startup: _Startup, started: itertools.count[int], cell: list[Any]
-) -> None:
-    # The runner of an executor that has an initializer.
-    if startup.ready():
-        _run(started, cell)
-    else:
-        _settle(cell, BrokenThreadPool(startup.broken))
 
 
 class _Sink:
@@ -272,17 +276,10 @@ class Executor(ThreadPoolExecutor):
 
         self._started = itertools.count()
 
-        # Bound once: submit() calls them for every call. The runner goes
-        # into the queue as is: it is what ThreadBackend.prepare() would
-        # return for it, and skipping that call is measurable.
+        # Bound once: submit() calls it for every call. A _Call goes into
+        # the queue as is: it is what ThreadBackend.prepare() would return
+        # for it, and skipping that call is measurable.
         self._put = self._queue.put
-        self._runner: Callable[[list[Any]], _Runner] = (
-            functools.partial(functools.partial, _run, self._started)
-            if self._startup is None
-            else functools.partial(
-                functools.partial, _run_initialized, self._startup, self._started
-            )
-        )
 
         self._sink = _Sink()
         self._backend.start(max_workers, self._queue, self._sink, WorkerOptions())
@@ -322,8 +319,13 @@ class Executor(ThreadPoolExecutor):
             raise self._refusal()
 
         future: Future[T] = Future()
+        if self._startup is None:
+            # Inlined _call(): this is the hot path.
+            call = _Call((future, fn, args, kwargs, self._started))
+        else:
+            call = self._call(future, fn, args, kwargs)
         try:
-            self._put(self._runner([future, fn, args, kwargs]))
+            self._put(call)
         except QueueClosed:
             raise self._refusal() from None
         return future
@@ -341,7 +343,7 @@ class Executor(ThreadPoolExecutor):
 
         future: Future[T] = Future()
         try:
-            if self._queue.try_put(self._runner([future, fn, args, kwargs])):
+            if self._queue.try_put(self._call(future, fn, args, kwargs)):
                 return future
         except QueueClosed:
             raise self._refusal() from None
@@ -412,6 +414,17 @@ class Executor(ThreadPoolExecutor):
             )
         return RuntimeError("cannot schedule new futures after shutdown")
 
+    def _call(
+        self,
+        future: Future[Any],
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> _Call:
+        if self._startup is None:
+            return _Call((future, fn, args, kwargs, self._started))
+        return _InitCall((future, fn, args, kwargs, self._started, self._startup))
+
     def _cancel_waiting(self) -> None:
         # A call submitted to an idle worker counts as started, as it does
         # in ThreadPoolExecutor, where an idle thread takes it at once; here
@@ -428,7 +441,7 @@ class Executor(ThreadPoolExecutor):
             except IndexError:
                 break
         for runner in reversed(tail):
-            _cancel(runner)
+            _settle(runner, None)
 
     def _break(self) -> None:
         # Called from a worker whose initializer raised: refuse new calls
@@ -442,7 +455,7 @@ class Executor(ThreadPoolExecutor):
 
         error = BrokenThreadPool(startup.broken)
         for runner in self._queue.drain():
-            _cancel(runner, error)
+            _settle(runner, error)
 
     def _map_lazily(
         self,
