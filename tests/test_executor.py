@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 import bigopool
 from bigopool import Executor
+from bigopool._executor import _light_future_fits
 
 # Generous: only a deadlock or a lost wake-up gets anywhere near it.
 LONG = 10.0
@@ -73,8 +74,34 @@ def test_executor_is_a_concurrent_futures_executor() -> None:
         future = executor.submit(pow, 2, 10)
 
         assert isinstance(executor, cf.Executor)
-        assert type(future) is cf.Future
+        assert isinstance(future, cf.Future)
         assert future.result(LONG) == 1024
+        assert repr(future).startswith("<Future at 0x")
+        assert "state=finished returned int" in repr(future)
+
+
+def test_executor_light_futures_fit_this_python() -> None:
+    # Fails, rather than silently falling back to slower futures, when a
+    # Python release changes the state Future or Condition keep.
+    assert _light_future_fits()
+
+
+def test_future_result_timeout_and_callbacks_across_threads(
+    gate: threading.Event,
+) -> None:
+    seen: list[object] = []
+
+    with Executor(2) as executor:
+        future = executor.submit(gate.wait, LONG)
+        future.add_done_callback(lambda f: seen.append(f.result()))
+        with pytest.raises(TimeoutError):
+            future.result(timeout=0.01)
+        waiters = [executor.submit(future.result, LONG) for _ in range(1)]
+        gate.set()
+
+        assert future.result(LONG) is True
+        assert [w.result(LONG) for w in waiters] == [True]
+    assert seen == [True]
 
 
 def test_executor_public_name_is_bigopool_executor() -> None:

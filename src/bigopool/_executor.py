@@ -25,6 +25,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
+from concurrent.futures._base import PENDING as _PENDING
 from concurrent.futures.thread import BrokenThreadPool, ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
@@ -50,6 +51,7 @@ _live: weakref.WeakKeyDictionary[threading.Thread, JobQueue] = (
 _live_lock = threading.Lock()
 _interpreter_exiting = False
 _counter = itertools.count()
+_new_rlock = threading.RLock
 
 
 def _at_exit() -> None:
@@ -81,6 +83,71 @@ def _default_workers() -> int:
     # Python 3.13 counts the CPUs this process may use; older ones all CPUs.
     count = getattr(os, "process_cpu_count", os.cpu_count)()
     return min(32, (count or 1) + 4)
+
+
+class _Condition(threading.Condition):
+    """A :class:`threading.Condition` over an RLock, built for less.
+
+    ``Condition.__init__`` stores five bound methods of its lock on every
+    instance; a future is created per call and lives as long as the caller
+    keeps it, so those objects are most of what the garbage collector
+    traverses in a busy pool. Here they are ordinary methods instead; the
+    behaviour is Condition's own, which calls them.
+    """
+
+    def __init__(self) -> None:  # no super().__init__: it is what we avoid
+        self._lock = _new_rlock()
+        self._waiters: deque[Any] = deque()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return self._lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def _release_save(self) -> Any:
+        return self._lock._release_save()  # type: ignore[attr-defined]
+
+    def _acquire_restore(self, state: Any) -> None:
+        self._lock._acquire_restore(state)  # type: ignore[attr-defined]
+
+    def _is_owned(self) -> bool:
+        return self._lock._is_owned()  # type: ignore[attr-defined,no-any-return]
+
+
+class _Future(Future[Any]):
+    """A :class:`concurrent.futures.Future` whose condition is a
+    :class:`_Condition`; every method is Future's own."""
+
+    def __init__(self) -> None:  # no super().__init__: it is what we avoid
+        self._condition = _Condition()
+        self._state = _PENDING
+        self._result = None
+        self._exception = None
+        self._waiters = []
+        self._done_callbacks: list[Callable[[Future[Any]], object]] = []
+
+
+# Reprs and error messages then read like the standard library's.
+_Future.__name__ = _Future.__qualname__ = "Future"
+
+
+def _light_future_fits() -> bool:
+    # _Future and _Condition mirror the __init__ of the classes they extend.
+    # Should a Python version add state to either, use the real Future.
+    future_state = set(vars(Future()))
+    condition_state = set(vars(threading.Condition()))
+    return (
+        future_state == set(vars(_Future()))
+        and condition_state - {"acquire", "release"} - _BOUND_LOCK_METHODS
+        == {"_lock", "_waiters"}
+        and all(hasattr(_new_rlock(), name) for name in _BOUND_LOCK_METHODS)
+    )
+
+
+_BOUND_LOCK_METHODS = {"_release_save", "_acquire_restore", "_is_owned"}
+#: What submit() creates for each call.
+_new_future: Callable[[], Future[Any]] = _Future if _light_future_fits() else Future
 
 
 class _Call(list[Any]):
@@ -318,7 +385,7 @@ class Executor(ThreadPoolExecutor):
         if not self._accepting:
             raise self._refusal()
 
-        future: Future[T] = Future()
+        future: Future[T] = _new_future()
         if self._startup is None:
             # Inlined _call(): this is the hot path.
             call = _Call((future, fn, args, kwargs, self._started))
@@ -341,7 +408,7 @@ class Executor(ThreadPoolExecutor):
         if not self._accepting:
             raise self._refusal()
 
-        future: Future[T] = Future()
+        future: Future[T] = _new_future()
         try:
             if self._queue.try_put(self._call(future, fn, args, kwargs)):
                 return future
