@@ -1,16 +1,21 @@
 """A :class:`concurrent.futures.Executor` on bigopool's queue and workers.
 
 The executor is a thin layer over the same parts a :class:`Dispatcher` uses:
-a :class:`~bigopool._queue.JobQueue` and a backend's workers. What goes into
-the queue is a small work item whose ``execute()`` claims its future
-(``set_running_or_notify_cancel``), calls the function and settles the
-future itself, so the sink that receives outcomes has nothing left to do.
+a :class:`~bigopool._queue.JobQueue` and the thread backend's workers. Each
+``submit()`` puts one :class:`_Call` on the queue; a worker calls it, which
+claims the future (``set_running_or_notify_cancel``), runs the function and
+settles the future, so the sink that receives outcomes only counts them.
 
-Settling the future inside ``execute()`` rather than in the sink is on
-purpose: a worker keeps its last job and result in local variables while it
-sleeps, and CPython's own tests (issue 16284, issue 14406) require that an
-executor hold no reference to a finished call or its result. ``execute()``
-therefore clears the item and returns ``None``.
+Settling the future inside the call rather than in the sink is on purpose:
+a worker keeps its last job and result in local variables while it sleeps,
+and CPython's own tests (issues 16284 and 14406) require that an executor
+hold no reference to a finished call or its result. A call therefore empties
+itself and returns ``None``.
+
+Where the time goes: with trivial functions, creating futures and collecting
+them as garbage costs more than the pool itself, so futures are a
+:class:`concurrent.futures.Future` subclass whose condition variable is
+cheaper to build (see :class:`_Condition`).
 """
 
 from __future__ import annotations
@@ -165,7 +170,7 @@ class _Call(list[Any]):
         if not self:
             return
 
-        future, fn, args, kwargs, started = self[:5]
+        future, fn, args, kwargs, started = self
         self.clear()
         next(started)
         if not future.set_running_or_notify_cancel():
@@ -191,7 +196,7 @@ class _InitCall(_Call):
         if not self:
             return
 
-        startup = self[5]
+        startup = self.pop()
         if startup.ready():
             super().__call__()
         else:
