@@ -36,7 +36,6 @@ from typing import Any, ParamSpec, TypeVar
 
 from ._backends import Backend, WorkerOptions
 from ._backends._thread import ThreadBackend
-from ._dispatcher import check_size
 from ._queue import JobQueue, QueueClosed
 
 __all__ = ["Executor"]
@@ -82,6 +81,14 @@ else:  # pragma: no cover - every supported CPython has it
     import atexit
 
     atexit.register(_at_exit)
+
+
+def _check_queue_size(value: object) -> None:
+    # The same rule and words as the Dispatcher's own check.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"queue_size must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"queue_size must be at least 1, got {value}")
 
 
 def _default_workers() -> int:
@@ -157,7 +164,7 @@ _new_future: Callable[[], Future[Any]] = _Future if _light_future_fits() else Fu
 
 class _Call(list[Any]):
     """One ``submit()``: the list ``[future, fn, args, kwargs, started]``,
-    called by a worker like any runner.
+    run by a worker through ``execute()`` or a call, like any job.
 
     A list, so that it is built in C without a Python ``__init__`` and is the
     only object a call adds to the queue; called, it empties itself, so a
@@ -185,6 +192,8 @@ class _Call(list[Any]):
         else:
             future.set_result(result)
 
+    execute = __call__
+
 
 class _InitCall(_Call):
     """A call of an executor that has an initializer: its sixth element is
@@ -201,6 +210,8 @@ class _InitCall(_Call):
             super().__call__()
         else:
             _settle(self, BrokenThreadPool(startup.broken))
+
+    execute = __call__
 
 
 def _settle(cell: list[Any], error: BaseException | None) -> None:
@@ -267,6 +278,7 @@ class _Sink:
     __slots__ = ("finished",)
 
     results: list[Any] | None = None
+    durations: Any = None
 
     def __init__(self) -> None:
         self.finished = itertools.count()
@@ -326,7 +338,7 @@ class Executor(ThreadPoolExecutor):
         if max_workers <= 0:
             raise ValueError("max_workers must be greater than 0")
         if queue_size is not None:
-            check_size("queue_size", queue_size)
+            _check_queue_size(queue_size)
         if initializer is not None and not callable(initializer):
             raise TypeError("initializer must be a callable")
 
