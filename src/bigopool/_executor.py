@@ -232,9 +232,11 @@ def _settle(cell: list[Any], error: BaseException | None) -> None:
 class _Startup:
     """Runs an executor's initializer once in each worker thread.
 
-    The thread backend has no hook that runs in a worker before its first
-    job, so the first job each thread takes runs the initializer. A failing
-    initializer breaks the pool, as ``ThreadPoolExecutor`` does.
+    The first call each thread takes runs it. A failing initializer breaks
+    the whole pool, as in ``ThreadPoolExecutor``: later calls fail with
+    ``BrokenThreadPool`` and so does ``submit``. ``WorkerOptions.initializer``
+    of the thread backend (where it has one) only fails the jobs of the
+    worker whose initializer raised, so the executor does not use it.
     """
 
     def __init__(
