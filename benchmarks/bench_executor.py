@@ -181,7 +181,8 @@ def main() -> None:
         f"Reproduce: `python benchmarks/bench_executor.py"
         f"{' --quick' if args.quick else ''}` "
         f"(best of {repeat}; machine: {os.cpu_count()} CPUs (`nproc`), "
-        f"Python {platform.python_version()}, {platform.system()}).",
+        f"Python {platform.python_version()}, {platform.system()}, load "
+        f"average {os.getloadavg()[0]:.1f} at the end).",
     ]
     table = "\n".join(lines)
     print(table)
