@@ -464,6 +464,54 @@ def test_shutdown_cancel_futures_cancels_waiting_calls(gate: threading.Event) ->
     assert not not_done
 
 
+def test_shutdown_cancel_futures_runs_calls_handed_to_idle_workers() -> None:
+    executor = Executor(2)
+    futures = [executor.submit(time.sleep, 0.05) for _ in range(10)]
+
+    executor.shutdown(wait=True, cancel_futures=True)
+
+    ran = [f for f in futures if not f.cancelled()]
+    # Both idle workers had been handed a call, as in ThreadPoolExecutor.
+    assert len(ran) >= 2
+    assert all(f.done() and f.exception() is None for f in ran)
+    assert all(f.cancelled() for f in futures[len(ran) :])
+
+
+def test_shutdown_racing_producers_loses_nothing() -> None:
+    executor = Executor(2, queue_size=8)
+    accepted: list[cf.Future[int]] = []
+    refused: list[RuntimeError] = []
+    lock = threading.Lock()
+    halfway = threading.Event()
+
+    def produce() -> None:
+        for n in range(300):
+            if n == 150:
+                halfway.set()
+            try:
+                future = executor.submit(abs, -n)
+            except RuntimeError as error:
+                with lock:
+                    refused.append(error)
+            else:
+                with lock:
+                    accepted.append(future)
+
+    producers = [threading.Thread(target=produce) for _ in range(4)]
+    for producer in producers:
+        producer.start()
+    halfway.wait(LONG)
+    executor.shutdown(wait=True, cancel_futures=True)
+    for producer in producers:
+        producer.join(LONG)
+
+    assert len(accepted) + len(refused) == 4 * 300
+    done, not_done = cf.wait(accepted, timeout=LONG)
+    assert not not_done
+    assert all(f.cancelled() or f.result() >= 0 for f in done)
+    assert all("after shutdown" in str(error) for error in refused)
+
+
 def test_shutdown_is_idempotent() -> None:
     executor = Executor(2)
     future = executor.submit(pow, 2, 5)
