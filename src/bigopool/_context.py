@@ -22,7 +22,7 @@ class Context:
     runs to completion even after the context is cancelled.
     """
 
-    __slots__ = ("__weakref__", "_children", "_deadline", "_event", "_lock")
+    __slots__ = ("_event", "_deadline", "_children", "_lock", "__weakref__")
 
     def __init__(self, *, timeout: float | None = None) -> None:
         self._event = threading.Event()

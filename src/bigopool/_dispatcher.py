@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from types import TracebackType
+from collections.abc import Callable
 from typing import Any, Generic, Self, TypeVar
 
 from ._backends import Backend, WorkerOptions, resolve

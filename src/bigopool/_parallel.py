@@ -30,7 +30,7 @@ def parallel(*fns: Callable[[], Any]) -> Errors:
     def call(fn: Callable[[], Any]) -> None:
         try:
             fn()
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 - handed to the caller
             errors.add(error, fn)
 
     _run_all(call, fns)
@@ -71,7 +71,7 @@ def cancelable_parallel(
         except Cancelled as error:
             if not shared.cancelled:
                 errors.add(error, fn)
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 - handed to the caller
             errors.add(error, fn)
             shared.cancel()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from .._job import job_of
 from .._queue import JobQueue
@@ -70,7 +71,7 @@ def _work(queue: JobQueue, sink: Sink) -> None:
 
         try:
             result = runner()
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 - reported to the caller
             failure(job_of(runner), error)
         else:
             if collect is not None:
