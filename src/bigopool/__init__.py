@@ -29,6 +29,7 @@ from ._errors import (
     WorkerDied,
     WorkerInitFailed,
 )
+from ._executor import Executor
 from ._job import Job, JobLike
 from ._outcome import Outcome
 from ._parallel import cancelable_parallel, parallel
@@ -44,6 +45,7 @@ __all__ = [
     "Context",
     "Dispatcher",
     "Errors",
+    "Executor",
     "Job",
     "JobCancelled",
     "JobLike",
