@@ -237,3 +237,19 @@ def test_stream_outcome_is_exported() -> None:
     assert outcome.ok and outcome.unwrap() == 3
     assert isinstance(JobCancelled("x"), Exception)
     assert bigopool.stream is stream
+
+
+def test_stream_runs_on_the_process_backend() -> None:
+    outcomes = list(
+        stream(
+            [square(n) for n in range(20)] + [fail("in a child")],
+            workers=2,
+            queue_size=4,
+            backend="process",
+            ordered=True,
+        )
+    )
+
+    assert [o.result for o in outcomes[:20]] == [n * n for n in range(20)]
+    assert isinstance(outcomes[20].error, ValueError)
+    assert all(o.attempts == 1 and o.finished >= o.started for o in outcomes)

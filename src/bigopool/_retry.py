@@ -101,6 +101,7 @@ class Tracked:
             self.attempts = 1
             return self.target.execute()
 
+        self.attempts = 0
         while True:
             self.attempts += 1
             try:

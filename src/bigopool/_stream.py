@@ -46,9 +46,10 @@ class _Item(Outcome[Any]):
         self.index = index
         self.result = None
         self.error = None
-        # Stays the hand-over time where execute() runs in another process.
+        # Where execute() runs in another process, this copy keeps the
+        # hand-over time and one attempt: the remote copy's are not sent back.
         self.started = self.finished = time.monotonic()
-        self.attempts = 0
+        self.attempts = 1
 
     execute = Tracked.execute
 
