@@ -336,3 +336,10 @@ def test_statistics_is_frozen() -> None:
     with pytest.raises(AttributeError):
         stats.submitted = 5  # type: ignore[misc]
     assert stats.elapsed == 0.0
+
+
+def test_max_jobs_per_worker_is_refused_on_threads() -> None:
+    d: Dispatcher[None] = Dispatcher(1, 1, max_jobs_per_worker=10)
+
+    with pytest.raises(ValueError, match="max_jobs_per_worker needs worker processes"):
+        d.run()

@@ -177,9 +177,9 @@ class Pool(Generic[R]):
                     f"(it is {self._state}); a dispatcher is used once"
                 )
             self._started_at = time.monotonic()
+            self._backend.start(self._workers, self._queue, self._sink, self._options)
             if self._progress_wanted:
                 self._progress = Progress(self.statistics, total=self._total)
-            self._backend.start(self._workers, self._queue, self._sink, self._options)
             self._state = RUNNING
         return self
 

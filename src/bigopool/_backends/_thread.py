@@ -60,6 +60,12 @@ class ThreadBackend(Backend):
     def start(
         self, workers: int, queue: JobQueue, sink: Sink, options: WorkerOptions
     ) -> None:
+        if options.max_jobs_per_worker is not None:
+            # Recycling is for leaks a process can shed; a thread cannot.
+            raise ValueError(
+                "max_jobs_per_worker needs worker processes: use "
+                "backend='process' or leave it unset"
+            )
         self._queue = queue
         self._sink = sink
         self._options = options
