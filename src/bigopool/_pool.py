@@ -179,7 +179,13 @@ class Pool(Generic[R]):
             self._started_at = time.monotonic()
             self._backend.start(self._workers, self._queue, self._sink, self._options)
             if self._progress_wanted:
-                self._progress = Progress(self.statistics, total=self._total)
+                try:
+                    self._progress = Progress(self.statistics, total=self._total)
+                except BaseException:
+                    # No tqdm: stop the workers just started, then say so.
+                    self._queue.close()
+                    self._backend.join()
+                    raise
             self._state = RUNNING
         return self
 
