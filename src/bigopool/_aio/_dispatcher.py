@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from .._errors import Errors, JobCancelled
 from .._job import job_of, runner_of
 from .._pool import check_size, check_timeout
+from .._progress import Progress, check_progress, wanted
+from .._stats import Statistics
 from ._job import AsyncJobLike
 from ._limits import RateLimiter, check_rate
 from ._queue import AsyncJobQueue, QueueClosed
@@ -49,7 +52,9 @@ class Dispatcher(Generic[R]):
 
     ``timeout`` cancels a job still running after that many seconds and
     records :class:`~bigopool.JobTimeout` for it. ``rate_limit`` starts at
-    most that many jobs per second, evenly spaced.
+    most that many jobs per second, evenly spaced. ``progress`` draws a bar
+    as on the thread dispatcher (``True`` on a terminal, ``"always"``), and
+    :meth:`statistics` gives the same snapshot.
 
     Cost: exactly ``workers`` tasks, created by ``run()``; a waiting job
     costs one deque slot, never a task, so memory is bounded by
@@ -69,6 +74,7 @@ class Dispatcher(Generic[R]):
         *,
         timeout: float | None = None,
         rate_limit: float | None = None,
+        progress: bool | str = False,
     ) -> None:
         self._workers = check_size("workers", workers)
         self._queue_size = check_size("queue_size", queue_size)
@@ -80,6 +86,11 @@ class Dispatcher(Generic[R]):
         self._queue: AsyncJobQueue | None = None
         self._pool: Workers | None = None
         self._finished: asyncio.Event | None = None
+        self._progress_wanted = wanted(check_progress(progress))
+        self._progress: Progress | None = None
+        self._drained = 0
+        self._started_at = 0.0
+        self._ended_at: float | None = None
 
     @property
     def workers(self) -> int:
@@ -108,9 +119,37 @@ class Dispatcher(Generic[R]):
             self._workers, self._queue, sink, timeout=self._timeout, limiter=limiter
         )
         self._finished = asyncio.Event()
+        self._started_at = time.monotonic()
+        if self._progress_wanted:
+            self._progress = Progress(self.statistics)
         self._pool.start(loop)
         self._state = _RUNNING
         return self
+
+    def statistics(self) -> Statistics:
+        """Return a :class:`~bigopool.Statistics` snapshot of the pool.
+
+        Latency percentiles are not measured here: they stay ``None``.
+        Cost: one pass over the errors, to count the cancelled ones.
+        """
+        errors = self._errors.all()
+        cancelled = sum(isinstance(error, JobCancelled) for error in errors)
+        succeeded = len(self._results)
+        failed = len(errors) - cancelled
+        finished = succeeded + failed + cancelled
+        waiting = 0 if self._queue is None else len(self._queue)
+        taken = 0 if self._pool is None else self._pool.taken
+        running = max(0, taken - (finished - self._drained))
+        end = time.monotonic() if self._ended_at is None else self._ended_at
+        return Statistics(
+            submitted=finished + waiting + running,
+            waiting=waiting,
+            running=running,
+            succeeded=succeeded,
+            failed=failed,
+            cancelled=cancelled,
+            elapsed=end - self._started_at if self._started_at else 0.0,
+        )
 
     async def enqueue(self, *jobs: AsyncJobLike[R]) -> None:
         """Add jobs, waiting while ``queue_size`` jobs are already waiting.
@@ -191,8 +230,8 @@ class Dispatcher(Generic[R]):
 
     async def shutdown(self, *, cancel_pending: bool = False) -> tuple[list[R], Errors]:
         """Like :meth:`wait`, but with ``cancel_pending=True`` the jobs still
-        waiting are not run: each is recorded as a :class:`JobCancelled`.
-        Running jobs finish; cancel the awaiting task to stop them too.
+        waiting are not run and the running ones are cancelled: each is
+        recorded as a :class:`JobCancelled`.
         """
         return await self._finish(cancel_pending=cancel_pending)
 
@@ -250,7 +289,10 @@ class Dispatcher(Generic[R]):
         self._state = _STOPPING
         self._queue.close()
         if cancel_pending:
+            # Nothing new starts, and what runs is cancelled: a coroutine
+            # can be stopped, unlike a thread.
             self._cancel_pending()
+            self._pool.cancel()
 
         try:
             await self._pool.join()
@@ -282,10 +324,14 @@ class Dispatcher(Generic[R]):
     def _cancel_pending(self) -> None:
         assert self._queue is not None
         for runner in self._queue.drain():
+            self._drained += 1
             self._errors.add(JobCancelled("the pool shut down first"), job_of(runner))
 
     def _set_finished(self) -> None:
         assert self._finished is not None
+        self._ended_at = time.monotonic()
+        if self._progress is not None:
+            self._progress.close()
         self._state = _FINISHED
         self._finished.set()
 

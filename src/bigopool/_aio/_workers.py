@@ -59,6 +59,9 @@ class Workers:
         self._timeout = timeout
         self._limiter = limiter
         self.tasks: list[asyncio.Task[None]] = []
+        #: Jobs taken from the queue so far, for statistics. Only the loop's
+        #: thread writes it, so a plain counter is exact.
+        self.taken = 0
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Create the worker tasks; they start at the loop's next turn."""
@@ -112,6 +115,7 @@ class Workers:
                     continue
                 return
 
+            self.taken += 1
             if putters and len(items) <= low_water:
                 queue.wake_putters()
 
@@ -146,6 +150,7 @@ class Workers:
                     continue
                 return
 
+            self.taken += 1
             if putters and len(items) <= low_water:
                 queue.wake_putters()
 
