@@ -766,3 +766,52 @@ def test_aio_progress_always_draws(capfd: pytest.CaptureFixture[str]) -> None:
 def test_aio_progress_bad_value_is_refused() -> None:
     with pytest.raises(ValueError, match="progress must be True, False or 'always'"):
         aio.Dispatcher(1, 1, progress="loud")
+
+
+def test_aio_retry_awaits_a_flaky_job_again_and_counts_it_once() -> None:
+    calls = 0
+
+    async def flaky() -> str:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            raise ConnectionError("try again")
+        return "ok"
+
+    async def broken() -> None:
+        raise KeyError("not retried")
+
+    async def scenario() -> tuple[list[object], bigopool.Errors]:
+        policy = bigopool.Retry(attempts=4, on=ConnectionError, backoff=0.001)
+        async with aio.Dispatcher(2, 4, retry=policy) as d:
+            await d.enqueue(flaky, broken)
+        return d.results, d.errors
+
+    results, errors = asyncio.run(scenario())
+
+    assert results == ["ok"]
+    assert calls == 3
+    [(job, error)] = errors.items()
+    assert job is broken
+    assert isinstance(error, KeyError)
+
+
+def test_aio_retry_gives_up_with_a_note() -> None:
+    async def down() -> None:
+        raise ConnectionError("down")
+
+    async def scenario() -> bigopool.Errors:
+        policy = bigopool.Retry(attempts=2, backoff=0)
+        d: aio.Dispatcher[None] = aio.Dispatcher(1, 1, retry=policy).run()
+        assert d.try_enqueue(down)
+        return (await d.wait())[1]
+
+    [(job, error)] = asyncio.run(scenario()).items()
+
+    assert job is down
+    assert error.__notes__ == ["bigopool: failed after 2 attempts"]
+
+
+def test_aio_retry_option_must_be_a_policy() -> None:
+    with pytest.raises(TypeError, match=r"retry must be a bigopool\.Retry, got int"):
+        aio.Dispatcher(1, 1, retry=3)  # type: ignore[arg-type]

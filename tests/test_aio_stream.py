@@ -371,3 +371,43 @@ def test_stream_aclose_cancelled_meanwhile_still_waits_for_cleanup(run):
     cleaned_at_close, left = run(main())
     assert cleaned_at_close == [True, True]
     assert left == set()
+
+
+def test_aio_stream_statistics_and_progress(capfd: pytest.CaptureFixture[str]) -> None:
+    async def broken() -> None:
+        raise ValueError("no")
+
+    async def scenario() -> bigopool.Statistics:
+        jobs = [lambda: asyncio.sleep(0)] * 20 + [broken]
+        s = aio.stream(jobs, workers=3, queue_size=4, progress="always")
+        async for _ in s:
+            pass
+        return s.statistics()
+
+    stats = asyncio.run(scenario())
+
+    assert (stats.submitted, stats.succeeded, stats.failed) == (21, 20, 1)
+    assert (stats.waiting, stats.running, stats.cancelled) == (0, 0, 0)
+    assert "21/21" in capfd.readouterr().err
+
+
+def test_aio_stream_retry_reports_attempts() -> None:
+    calls = 0
+
+    async def flaky() -> str:
+        nonlocal calls
+        calls += 1
+        if calls < 2:
+            raise ConnectionError("try again")
+        return "ok"
+
+    async def scenario() -> list[Outcome[object]]:
+        policy = bigopool.Retry(attempts=3, backoff=0)
+        return [
+            o async for o in aio.stream([flaky], workers=1, queue_size=1, retry=policy)
+        ]
+
+    [outcome] = asyncio.run(scenario())
+
+    assert outcome.result == "ok"
+    assert outcome.attempts == 2

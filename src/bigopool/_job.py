@@ -113,4 +113,4 @@ def job_of(runner: Callable[[], Any]) -> Any:
     """
     if type(runner) is types.MethodType and runner.__name__ == "execute":
         return unwrap(runner.__self__)
-    return runner
+    return unwrap(runner)

@@ -11,8 +11,9 @@ from .._errors import Errors, JobCancelled
 from .._job import job_of, runner_of
 from .._pool import check_size, check_timeout
 from .._progress import Progress, check_progress, wanted
+from .._retry import Retry
 from .._stats import Statistics
-from ._job import AsyncJobLike
+from ._job import AsyncJobLike, AsyncRetrying, check_retry, runner_for
 from ._limits import RateLimiter, check_rate
 from ._queue import AsyncJobQueue, QueueClosed
 from ._workers import Workers
@@ -52,7 +53,9 @@ class Dispatcher(Generic[R]):
 
     ``timeout`` cancels a job still running after that many seconds and
     records :class:`~bigopool.JobTimeout` for it. ``rate_limit`` starts at
-    most that many jobs per second, evenly spaced. ``progress`` draws a bar
+    most that many jobs per second, evenly spaced. ``retry`` awaits a
+    failing job again under a :class:`~bigopool.Retry` policy (never on
+    cancellation). ``progress`` draws a bar
     as on the thread dispatcher (``True`` on a terminal, ``"always"``), and
     :meth:`statistics` gives the same snapshot.
 
@@ -74,9 +77,11 @@ class Dispatcher(Generic[R]):
         *,
         timeout: float | None = None,
         rate_limit: float | None = None,
+        retry: Retry | None = None,
         progress: bool | str = False,
     ) -> None:
         self._workers = check_size("workers", workers)
+        self._retry = check_retry(retry)
         self._queue_size = check_size("queue_size", queue_size)
         self._timeout = check_timeout(timeout)
         self._rate_limit = check_rate(rate_limit)
@@ -176,6 +181,8 @@ class Dispatcher(Generic[R]):
                 runner = getattr(job, "execute", job)
                 if not callable(runner):
                     runner = runner_of(job)  # raises the TypeError
+                if self._retry is not None:
+                    runner = AsyncRetrying(job, runner, self._retry)
                 items = queue.items
                 if len(items) < self._queue_size:
                     items.append(runner)
@@ -184,7 +191,7 @@ class Dispatcher(Generic[R]):
                 else:
                     await queue.put(runner)
             else:
-                await queue.put_many([runner_of(job) for job in jobs])
+                await queue.put_many([runner_for(job, self._retry) for job in jobs])
         except QueueClosed:
             raise self._not_running("enqueue()") from None
 
@@ -198,7 +205,7 @@ class Dispatcher(Generic[R]):
         if self._state is not _RUNNING or queue is None:
             raise self._not_running("try_enqueue()")
 
-        runner = runner_of(job)
+        runner = runner_for(job, self._retry)
         try:
             return queue.try_put(runner)
         except QueueClosed:

@@ -22,11 +22,14 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from .._job import runner_of
+from .._errors import JobCancelled
 from .._outcome import Outcome
 from .._pool import check_size, check_timeout
+from .._progress import Progress, check_progress, wanted
+from .._retry import Retry
+from .._stats import Statistics
 from ._dispatcher import running_loop
-from ._job import AsyncJobLike
+from ._job import AsyncJobLike, check_retry, runner_for
 from ._limits import RateLimiter, check_rate
 from ._queue import AsyncJobQueue
 from ._workers import Workers, outlast
@@ -44,6 +47,8 @@ def stream(
     ordered: bool = False,
     timeout: float | None = None,
     rate_limit: float | None = None,
+    retry: Retry | None = None,
+    progress: bool | str = False,
 ) -> Stream[R]:
     """Run ``jobs`` on ``workers`` tasks and iterate over their outcomes.
 
@@ -53,6 +58,8 @@ def stream(
     :class:`~bigopool.Outcome` is yielded as its job finishes or, with
     ``ordered=True``, in input order. Breaking out of ``async for``, or
     :meth:`Stream.aclose`, stops the stream and cancels what runs.
+    ``progress`` draws a bar as on the thread dispatcher, and
+    :meth:`Stream.statistics` gives the same snapshot.
 
     If the source raises, or yields something that is not a job, no more
     jobs are pulled; the outcomes of the jobs already taken are yielded,
@@ -87,6 +94,8 @@ def stream(
             ordered=bool(ordered),
             timeout=check_timeout(timeout),
             rate_limit=check_rate(rate_limit),
+            progress=wanted(check_progress(progress)),
+            retry=check_retry(retry),
         )
     )
 
@@ -102,6 +111,10 @@ class Stream(AsyncIterator[Outcome[R]], Generic[R]):
         # The tasks reference the flow, never this object, so dropping the
         # iterator (``break`` in ``async for``) finalises it at once.
         self._flow = flow
+
+    def statistics(self) -> Statistics:
+        """A :class:`~bigopool.Statistics` snapshot (no latency percentiles)."""
+        return self._flow.statistics()
 
     def __aiter__(self) -> Self:
         return self
@@ -167,8 +180,11 @@ class _Flow:
         ordered: bool,
         timeout: float | None,
         rate_limit: float | None,
+        progress: bool = False,
+        retry: Retry | None = None,
     ) -> None:
         self._source = source
+        self._retry = retry
         self._workers = workers
         self._queue_size = queue_size
         self._ordered = ordered
@@ -196,6 +212,16 @@ class _Flow:
         self._pool: Workers | None = None
         self._feeder: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+
+        # For statistics() and the progress bar, which reads them from its
+        # own thread: each is written by the loop's thread only.
+        self._progress_wanted = progress
+        self._progress: Progress | None = None
+        self._handed = 0
+        self._failed = 0
+        self._cancelled = 0
+        self._started_at = 0.0
+        self._ended_at: float | None = None
 
     # Consumer side.
 
@@ -238,6 +264,7 @@ class _Flow:
         else:
             return None
 
+        self._handed += 1
         self._admitted -= 1
         waiter = self._feeder_waiter
         if waiter is not None and self._admitted <= self._resume_below:
@@ -257,6 +284,31 @@ class _Flow:
         self._pool.start(loop)
         self._feeder = loop.create_task(self._feed(), name="bigopool-aio-feeder")
         self._started = True
+        self._started_at = time.monotonic()
+        if self._progress_wanted:
+            self._progress = Progress(self.statistics)
+
+    def statistics(self) -> Statistics:
+        finished = self._handed + len(self._ready) + len(self._reorder)
+        waiting = 0 if self._queue is None else len(self._queue)
+        submitted = self._pulled
+        end = time.monotonic() if self._ended_at is None else self._ended_at
+        return Statistics(
+            submitted=submitted,
+            waiting=waiting,
+            running=max(0, submitted - waiting - finished),
+            succeeded=finished - self._failed - self._cancelled,
+            failed=self._failed,
+            cancelled=self._cancelled,
+            elapsed=end - self._started_at if self._started_at else 0.0,
+        )
+
+    def _stop_progress(self) -> None:
+        if self._ended_at is None:
+            self._ended_at = time.monotonic()
+        if self._progress is not None:
+            self._progress.close()
+            self._progress = None
 
     async def _finish(self) -> None:
         # The source is exhausted and every outcome handed out: the workers
@@ -264,6 +316,7 @@ class _Flow:
         self._closed = True
         assert self._pool is not None
         await self._pool.settle()
+        self._stop_progress()
 
     async def close(self) -> None:
         if self._closed or not self._started:
@@ -289,6 +342,7 @@ class _Flow:
         except RuntimeError:
             # The loop is already closed: its tasks are gone with it.
             pass
+        self._stop_progress()
         self._ready.clear()
         self._reorder.clear()
 
@@ -339,7 +393,7 @@ class _Flow:
         Raises:
             TypeError: ``job`` is not a job (see :func:`runner_of`).
         """
-        entry = _Entry(self._pulled, job, runner_of(job))
+        entry = _Entry(self._pulled, job, runner_for(job, self._retry))
         self._pulled += 1
         self._admitted += 1
         return entry
@@ -349,7 +403,9 @@ class _Flow:
     def success(self, item: _Entry, result: Any, started: float) -> None:
         if self._closed:
             return
-        outcome = Outcome(item.job, result, None, started, time.monotonic())
+        outcome = Outcome(
+            item.job, result, None, started, time.monotonic(), _attempts(item)
+        )
         if self._ordered:
             self._reorder[item.index] = outcome
         else:
@@ -359,11 +415,17 @@ class _Flow:
             waiter.set_result(None)
 
     def failure(self, item: _Entry, error: BaseException, started: float) -> None:
+        if isinstance(error, JobCancelled):
+            self._cancelled += 1
+        else:
+            self._failed += 1
         finished = time.monotonic()
         if not started:
             # Cancelled before it started: it ran for no time at all.
             started = finished
-        self._deliver(item, Outcome(item.job, None, error, started, finished))
+        self._deliver(
+            item, Outcome(item.job, None, error, started, finished, _attempts(item))
+        )
 
     def _deliver(self, item: _Entry, outcome: Outcome[Any]) -> None:
         if self._closed:
@@ -378,3 +440,7 @@ class _Flow:
         waiter = self._consumer
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+
+def _attempts(item: _Entry) -> int:
+    return getattr(item.runner, "attempts", 1) or 1
