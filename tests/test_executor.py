@@ -148,13 +148,10 @@ def test_executor_initializer_not_callable_raises() -> None:
         Executor(2, initializer=42)  # type: ignore[arg-type]
 
 
-def test_executor_process_backend_raises_until_supported() -> None:
-    with pytest.raises(ValueError, match="backend='process' is not supported"):
-        Executor(2, backend="process")
-
-
 def test_executor_unknown_backend_raises() -> None:
-    with pytest.raises(ValueError, match="backend must be 'thread', got 'fibers'"):
+    with pytest.raises(
+        ValueError, match="backend must be 'thread' or 'process', got 'fibers'"
+    ):
         Executor(2, backend="fibers")
 
 
@@ -162,7 +159,7 @@ def test_executor_bad_construction_starts_no_thread() -> None:
     with pytest.raises(ValueError, match="queue_size must be at least 1"):
         Executor(2, queue_size=0, thread_name_prefix="never-started")
     with pytest.raises(ValueError, match="backend"):
-        Executor(2, backend="process", thread_name_prefix="never-started")
+        Executor(2, backend="fibers", thread_name_prefix="never-started")
 
     assert not _threads_named("never-started")
 

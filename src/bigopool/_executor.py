@@ -293,6 +293,62 @@ class _Sink:
         _log.error("work item %r failed outside its call", job, exc_info=error)
 
 
+class _RemoteCall:
+    """One ``submit()`` on the process backend.
+
+    What crosses to the worker process is only ``fn``, ``args`` and
+    ``kwargs`` (see ``__reduce__``); the future stays here, and the sink
+    settles it when the worker's answer comes back.
+    """
+
+    __slots__ = ("args", "fn", "future", "kwargs")
+
+    def __init__(
+        self,
+        future: Future[Any] | None,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        self.future = future
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+
+    def execute(self) -> Any:
+        return self.fn(*self.args, **self.kwargs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_RemoteCall, (None, self.fn, self.args, self.kwargs))
+
+    def settle(self, result: Any, error: BaseException | None) -> None:
+        future = self.future
+        if future is None or not future.set_running_or_notify_cancel():
+            return  # cancelled while it waited or ran: nobody wants it
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+
+class _ProcessSink:
+    """Settles each remote call's future as its answer comes back."""
+
+    __slots__ = ()
+
+    results: list[Any] | None = None
+    durations: Any = None
+
+    def success(self, job: _RemoteCall, result: Any) -> None:
+        job.settle(result, None)
+
+    def failure(self, job: _RemoteCall, error: BaseException) -> None:
+        job.settle(None, error)
+
+    def cancel(self, job: _RemoteCall, error: BaseException) -> None:
+        job.settle(None, error)
+
+
 class Executor(ThreadPoolExecutor):
     """A drop-in :class:`concurrent.futures.ThreadPoolExecutor` that can push
     back on fast producers.
@@ -314,9 +370,17 @@ class Executor(ThreadPoolExecutor):
     with :class:`~concurrent.futures.thread.BrokenThreadPool` and so does
     any later ``submit``.
 
+    ``backend="process"`` runs the calls in ``max_workers`` worker processes
+    instead (see :class:`~bigopool.ProcessBackend`): ``fn`` and its
+    arguments must be picklable (``submit`` raises ``TypeError`` if not), a
+    worker that dies fails only its call's future with
+    :class:`~bigopool.WorkerDied`, and a failing initializer fails the
+    calls of that worker with :class:`~bigopool.WorkerInitFailed`. A future
+    stays cancellable until its answer comes back.
+
     Raises:
         ValueError: ``max_workers`` or ``queue_size`` is below 1, or
-            ``backend`` is not ``"thread"``.
+            ``backend`` is not ``"thread"`` or ``"process"``.
         TypeError: ``max_workers`` or ``queue_size`` is not an int, or
             ``initializer`` is not callable.
     """
@@ -367,8 +431,16 @@ class Executor(ThreadPoolExecutor):
         # for it, and skipping that call is measurable.
         self._put = self._queue.put
 
-        self._sink = _Sink()
-        self._backend.start(max_workers, self._queue, self._sink, WorkerOptions())
+        self._remote = self._backend.name == "process"
+        if self._remote:
+            # Worker processes run the initializer themselves.
+            self._startup = None
+            self._sink: Any = _ProcessSink()
+            options = WorkerOptions(initializer=initializer, initargs=tuple(initargs))
+        else:
+            self._sink = _Sink()
+            options = WorkerOptions()
+        self._backend.start(max_workers, self._queue, self._sink, options)
         threads = getattr(self._backend, "threads", ())
         with _live_lock:
             for thread in threads:
@@ -405,9 +477,9 @@ class Executor(ThreadPoolExecutor):
             raise self._refusal()
 
         future: Future[T] = _new_future()
-        if self._startup is None:
+        if self._startup is None and not self._remote:
             # Inlined _call(): this is the hot path.
-            call = _Call((future, fn, args, kwargs, self._started))
+            call: Any = _Call((future, fn, args, kwargs, self._started))
         else:
             call = self._call(future, fn, args, kwargs)
         try:
@@ -506,12 +578,24 @@ class Executor(ThreadPoolExecutor):
         fn: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-    ) -> _Call:
+    ) -> Any:
+        if self._remote:
+            # Pickled here, so that a call that cannot be sent fails now.
+            return self._backend.prepare(_RemoteCall(future, fn, args, kwargs))
         if self._startup is None:
             return _Call((future, fn, args, kwargs, self._started))
         return _InitCall((future, fn, args, kwargs, self._started, self._startup))
 
     def _cancel_waiting(self) -> None:
+        if self._remote:
+            # Calls a worker's feeder took are on their way to a process:
+            # cancel only what is still queued.
+            for item in self._queue.drain():
+                future = self._backend.job_of(item).future
+                future.cancel()
+                future.set_running_or_notify_cancel()
+            return
+
         # A call submitted to an idle worker counts as started, as it does
         # in ThreadPoolExecutor, where an idle thread takes it at once; here
         # the woken worker may not have popped it yet, so leave as many
@@ -623,8 +707,7 @@ def _backend_for(spec: object, thread_name_prefix: str) -> Backend:
         prefix = thread_name_prefix or f"bigopool.Executor-{next(_counter)}"
         return ThreadBackend(thread_name_prefix=prefix)
     if spec == "process":
-        raise ValueError(
-            "backend='process' is not supported by bigopool.Executor yet; "
-            "use backend='thread' or concurrent.futures.ProcessPoolExecutor"
-        )
-    raise ValueError(f"backend must be 'thread', got {spec!r}")
+        from ._backends._process import ProcessBackend
+
+        return ProcessBackend()
+    raise ValueError(f"backend must be 'thread' or 'process', got {spec!r}")
