@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from typing import Any, Generic, TypeVar
 
 from ._backends import Backend
@@ -174,7 +174,8 @@ class Stream(Generic[R]):
         if not isinstance(ordered, bool):
             raise TypeError(f"ordered must be a bool, got {type(ordered).__name__}")
 
-        total = len(jobs) if hasattr(jobs, "__len__") else None  # type: ignore[arg-type]
+        # A sized input gives the progress bar its total, and so an ETA.
+        total = len(jobs) if isinstance(jobs, Sized) else None
         self._sink = _StreamSink(ordered, recent_durations(metrics))
         self._pool: Pool[R] = Pool(
             workers,
