@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Final
 
 __all__ = ["DONE", "JobQueue", "QueueClosed"]
@@ -74,11 +74,6 @@ class JobQueue:
 
         if self.sleeping_workers:
             self.wake_worker()
-
-    def put_many(self, jobs: Iterable[Any]) -> None:
-        """Append every job in order, waiting for room as needed."""
-        for job in jobs:
-            self.put(job)
 
     def try_put(self, job: Any) -> bool:
         """Append ``job`` and return True, or return False if the queue is full."""
