@@ -131,13 +131,31 @@ def parse_tables(text: str) -> list[Table]:
     return tables
 
 
+#: Besides "ratio", header words that mark a column of ratios; the first
+#: column is the row's name and is never taken for one.
+RATIO_WORDS = ("ratio", "speed-up", " / ", " vs ", "vs ")
+
+
+def ratio_column(table: Table) -> int | None:
+    """The column to chart: one named "ratio", else one that reads as a
+    comparison ("bigopool / serial", "vs floor", "speed-up over serial")."""
+    for word in RATIO_WORDS:
+        for index, name in enumerate(table.header[1:], start=1):
+            if word in f" {plain(name).lower()} ":
+                return index
+    return None
+
+
 def bars_of(table: Table) -> list[Bar]:
     """The rows of ``table`` that have a ratio, as bars; notes the others.
 
+    A bar's label is the row's first cell and its other words before the
+    ratio column (the contender's name where the first cell is a workload).
+
     Raises:
-        ValueError: the table has no column whose header says "ratio".
+        ValueError: the table has no column of ratios.
     """
-    ratio = table.column("ratio")
+    ratio = ratio_column(table)
     if ratio is None:
         raise ValueError(f"no ratio column in {table.header}")
     goal = table.column("goal")
@@ -148,10 +166,11 @@ def bars_of(table: Table) -> list[Bar]:
         if value is None:
             table.skipped.append(plain(row[0]))
             continue
+        words = [plain(cell) for cell in row[1:ratio] if number_in(cell) is None]
         goal_text = "" if goal is None else row[goal]
         bars.append(
             Bar(
-                label=plain(row[0]),
+                label=" ".join([plain(row[0]), *words]),
                 ratio=value,
                 text=plain(row[ratio]),
                 goal=number_in(goal_text) if goal_text else None,
@@ -188,8 +207,15 @@ def draw(table: Table, bars: list[Bar], path: Path) -> None:
                 linewidth=2,
             )
 
-    # Room on the right for the longest annotation.
-    axes.set_xlim(0, max([*values, *(b.goal or 0 for b in bars)]) * 1.45)
+    # Room on the right for the longest annotation. Ratios spanning more
+    # than a hundredfold (a queue of one) would flatten the rest: log scale.
+    top = max([*values, *(b.goal or 0 for b in bars)])
+    positive = [value for value in values if value > 0]
+    if positive and top / min(positive) > 100:
+        axes.set_xscale("log")
+        axes.set_xlim(min(positive) / 2, top * 4)
+    else:
+        axes.set_xlim(0, top * 1.45)
     axes.set_xlabel(
         "ratio (1.0 = the row it is compared with; red: goal; orange: missed)"
     )
@@ -210,6 +236,8 @@ def chart_all(results: Path, out: Path) -> tuple[list[Path], list[str]]:
     written: list[Path] = []
     messages: list[str] = []
     for source in sorted(results.glob("*.md")):
+        if source.name == "ALL.md":
+            continue  # every other file's tables again, gathered by run.py
         tables = parse_tables(source.read_text(encoding="utf-8"))
         if not tables:
             messages.append(f"{source.name}: skipped, no Markdown table in it")
@@ -221,7 +249,7 @@ def chart_all(results: Path, out: Path) -> tuple[list[Path], list[str]]:
             try:
                 bars = bars_of(table)
             except ValueError:
-                messages.append(f"{where}: skipped, no column named ratio")
+                messages.append(f"{where}: skipped, no column of ratios")
                 continue
             if not bars:
                 messages.append(f"{where}: skipped, no number in its ratio column")

@@ -453,9 +453,22 @@ def test_charts_chart_all_draws_what_it_can_and_says_what_it_skips(
     assert written[0].read_bytes().startswith(b"\x89PNG")
     assert messages == [
         "core.md table 1 (Core): rows without a ratio left out: joblib, short row",
-        "core.md table 2 (Memory): skipped, no column named ratio",
+        "core.md table 2 (Memory): skipped, no column of ratios",
         "notes.md: skipped, no Markdown table in it",
     ]
+
+
+def test_charts_find_comparison_columns_but_never_the_name_column() -> None:
+    charts = _charts()
+    [table] = charts.parse_tables(
+        "| workers / queue | ns/job | bigopool / serial | executor vs bigopool |\n"
+        "|---|---:|---:|---:|\n"
+        "| 5 / 1000 | 456 | 10.2x | 29.3x |\n"
+    )
+
+    assert charts.ratio_column(table) == 2
+    [bar] = charts.bars_of(table)
+    assert (bar.label, bar.ratio) == ("5 / 1000", 10.2)
 
 
 def test_docs_performance_page_includes_every_results_table() -> None:
