@@ -190,9 +190,10 @@ def _fetch_one_by_one(urls: list[str], timeout: float, ticker: _Ticker) -> float
 class _Ticker:
     """Moves a tqdm bar as jobs finish, from whichever thread ran them.
 
-    The jobs report here themselves (``ScrapeJob.on_done``) because the
-    dispatcher has no progress hook yet; once it has one, this class and
-    ``on_done`` can go and the pool can draw the bar.
+    The jobs report here themselves (``ScrapeJob.on_done``) rather than
+    through ``Dispatcher(progress=True)``, because the demo draws two bars
+    that must match: the pool's and the sequential loop's, which is no
+    pool; and both go to the stream the caller chose.
     """
 
     def __init__(self, tqdm: Any, total: int, label: str, stream: TextIO | None):
