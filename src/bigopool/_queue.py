@@ -2,25 +2,32 @@
 
 Why not :class:`queue.Queue`: it takes a lock and signals a condition on every
 put and every get, which costs more than a trivial job itself. Here the common
-case takes no condition at all:
+case takes no lock at all:
 
-* workers pop with :meth:`collections.deque.popleft`, which is atomic, and only
-  take the lock to go to sleep when the queue is empty;
-* producers append without a lock and only take it to wait when the queue is
-  full; a put checks for closing after it appended, so closing needs no
-  handshake with producers in progress;
+* workers pop with :meth:`collections.deque.popleft` and producers append,
+  both atomic; a put checks for closing after it appended, so closing needs
+  no handshake with producers in progress;
+* a party that must wait (a worker on an empty queue, a producer on a full
+  one) sleeps on a lock of its own, made locked for that one wait, after
+  putting it in a deque the other side looks at; the other side releases
+  it. That is two C calls where :class:`threading.Condition` runs a page of
+  Python, which shows wherever every job is a hand-off (a queue of one);
 * a sleeping party is woken only when it is known to be asleep, and a blocked
   producer is woken once the queue has drained to half, so that one wake-up
   is paid for by many jobs instead of one.
 
 The "announce, then check" order in :meth:`sleep_until_jobs` and
-:meth:`wait_for_room` is what makes skipping the lock safe: a party first
-says it is about to sleep, then looks at the queue, so the other side either
-sees the announcement or left its change where the sleeper will see it.
+:meth:`wait_for_room` is what makes this safe without a shared lock: a party
+first puts its lock where the other side will look, then looks at the queue,
+so the other side either finds the lock or left its change where the sleeper
+sees it. A sleeper that found what it waited for after announcing takes its
+lock back; if the other side already took it, the release that follows wakes
+nobody, since each lock serves a single wait.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -51,13 +58,11 @@ class JobQueue:
         #: pop from it directly: popleft() is atomic and never blocks.
         self.items: deque[Any] = deque()
 
-        lock = threading.Lock()
-        self._lock = lock
-        self._not_empty = threading.Condition(lock)
-        self._not_full = threading.Condition(lock)
-
-        self.sleeping_workers = 0
-        self.waiting_producers = 0
+        #: The locks of the workers asleep on an empty queue, and of the
+        #: producers asleep on a full one. Both are only ever non-empty
+        #: while someone waits, so the hot paths test them for truth.
+        self.sleeping_workers: deque[Any] = deque()
+        self.waiting_producers: deque[Any] = deque()
         #: True once close() was called. Read by producers after appending.
         self.closed = False
 
@@ -103,25 +108,32 @@ class JobQueue:
         raise QueueClosed
 
     def wait_for_room(self) -> None:
-        # Like sleep_until_jobs: announce, check, sleep; the waker resets
-        # the count, so workers stop calling wake_producers() after one call.
-        if self.closed:
-            raise QueueClosed
-        with self._lock:
-            while True:
-                if self.closed:
-                    raise QueueClosed
-                self.waiting_producers += 1
-                if len(self.items) <= self.low_water:
-                    self.waiting_producers -= 1
-                    return
-                self._not_full.wait()
+        """Sleep until the queue is down to ``low_water``.
+
+        Raises:
+            QueueClosed: the queue was closed, before or while waiting.
+        """
+        items = self.items
+        waiting = self.waiting_producers
+        while True:
+            if self.closed:
+                raise QueueClosed
+            if len(items) <= self.low_water:
+                return
+            gate = _locked()
+            waiting.append(gate)
+            if len(items) <= self.low_water or self.closed:
+                _withdraw(waiting, gate)
+                continue
+            gate.acquire()
 
     def wake_worker(self) -> None:
-        with self._lock:
-            if self.sleeping_workers:
-                self.sleeping_workers -= 1
-                self._not_empty.notify()
+        """Wake one sleeping worker, if any."""
+        try:
+            gate = self.sleeping_workers.popleft()
+        except IndexError:
+            return
+        gate.release()
 
     # Workers.
 
@@ -169,24 +181,24 @@ class JobQueue:
 
     def sleep_until_jobs(self) -> bool:
         """Sleep while the queue is empty; False once it is closed and drained."""
-        with self._lock:
-            while True:
-                self.sleeping_workers += 1
-                if self.items:
-                    self.sleeping_workers -= 1
-                    return True
-                if self.closed:
-                    self.sleeping_workers -= 1
-                    return False
-                self._not_empty.wait()
+        items = self.items
+        sleeping = self.sleeping_workers
+        while True:
+            if items:
+                return True
+            if self.closed:
+                return False
+            gate = _locked()
+            sleeping.append(gate)
+            if items or self.closed:
+                _withdraw(sleeping, gate)
+                continue
+            gate.acquire()
 
     def wake_producers(self) -> None:
         """Called by a worker once the queue is down to ``low_water`` while
-        ``waiting_producers`` is set, to end the producers' wait."""
-        with self._lock:
-            if self.waiting_producers:
-                self.waiting_producers = 0
-                self._not_full.notify_all()
+        ``waiting_producers`` is not empty, to end the producers' wait."""
+        _release_all(self.waiting_producers)
 
     # Owner.
 
@@ -200,11 +212,9 @@ class JobQueue:
         puts check for closing after appending and take a job back out if
         no worker took it yet (see retract).
         """
-        with self._lock:
-            self.closed = True
-            self.sleeping_workers = 0
-            self._not_full.notify_all()
-            self._not_empty.notify_all()
+        self.closed = True
+        _release_all(self.waiting_producers)
+        _release_all(self.sleeping_workers)
 
     def drain(self) -> list[Any]:
         """Remove and return every job still waiting (for cancellation)."""
@@ -215,3 +225,26 @@ class JobQueue:
                 taken.append(items.popleft())
             except IndexError:
                 return taken
+
+
+def _locked() -> Any:
+    # A fresh lock, already held: its one acquire() blocks until release().
+    gate = threading.Lock()
+    gate.acquire()
+    return gate
+
+
+def _withdraw(sleepers: deque[Any], gate: Any) -> None:
+    # Take back an announcement that turned out unnecessary. If a waker
+    # popped it first, its release() goes to a lock nobody will wait on.
+    with contextlib.suppress(ValueError):
+        sleepers.remove(gate)
+
+
+def _release_all(sleepers: deque[Any]) -> None:
+    while True:
+        try:
+            gate = sleepers.popleft()
+        except IndexError:
+            return
+        gate.release()
