@@ -45,7 +45,7 @@ DONE: Final[Any] = object()
 
 
 class JobQueue:
-    """A bounded FIFO of jobs with cheap puts and gets and a two-step close."""
+    """A bounded FIFO of jobs with cheap puts and gets; see the module notes."""
 
     def __init__(self, maxsize: int, pacer: Callable[[], None] | None = None) -> None:
         self.maxsize = maxsize
