@@ -80,16 +80,15 @@ class Tracked:
     ``execute`` of this wrapper in their queue; ``job_of`` unwraps it.
     """
 
-    __slots__ = ("attempts", "index", "job", "retry", "started", "target")
+    __slots__ = ("attempts", "job", "retry", "started", "target")
 
     #: Tells job_of() to report ``self.job`` rather than the wrapper.
     wraps_job = True
 
-    def __init__(self, job: Any, retry: Retry | None = None, index: int = 0) -> None:
+    def __init__(self, job: Any, retry: Retry | None = None) -> None:
         self.job = job
         self.target = job if type(job) in EXECUTE_TYPES else as_item(job)
         self.retry = retry
-        self.index = index
         # Stays the hand-over time where execute() runs in another process.
         self.started = time.monotonic()
         self.attempts = 0

@@ -199,7 +199,6 @@ class Stream(Generic[R]):
         self._retry = retry
         self._in_flight_limit = check_size("queue_size", queue_size) + workers
 
-        self._fed = 0
         self._iterated = False
         self._closed = False
 
@@ -278,7 +277,6 @@ class Stream(Generic[R]):
                         feed_error = error
                     else:
                         fed += 1
-                        self._fed = fed
 
                 if exhausted and sink.consumed == fed:
                     break
